@@ -1,0 +1,1 @@
+"""Performer control: MIDI (mido + python-rtmidi), OSC (python-osc), mappings, MIDI learn."""

@@ -1,0 +1,1 @@
+"""Neural networks, one readable file each: generator, discriminator, encoder, classifier."""

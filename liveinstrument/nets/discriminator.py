@@ -1,0 +1,62 @@
+"""Discriminator D: mirrors G; outputs the Wasserstein critic and a regression of c (paper §2.1)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .generator import SCALES
+from .layers import EqualConv2d, EqualLinear, lrelu, minibatch_stddev
+
+
+@dataclass
+class DiscriminatorConfig:
+    n_classes: int = 3
+    widths: list[int] = field(default_factory=lambda: [128, 128, 96, 64, 32, 16])  # per scale, like G
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class DBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv1 = EqualConv2d(c_in, c_in)
+        self.conv2 = EqualConv2d(c_in, c_out)
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        x = lrelu(self.conv2(lrelu(self.conv1(x))))
+        return F.adaptive_avg_pool2d(x, size)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, cfg: DiscriminatorConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or DiscriminatorConfig()
+        w = cfg.widths
+        n = len(SCALES)
+        self.from_spec = nn.ModuleList(EqualConv2d(2, w[i], kernel=1) for i in range(n))
+        # block i takes scale i down to scale i-1 (block 0 is the final 32 x 6 stage).
+        self.blocks = nn.ModuleList(DBlock(w[i], w[i - 1]) for i in range(1, n))
+        self.final_conv = EqualConv2d(w[0] + 1, w[0])
+        self.final_down = EqualConv2d(w[0], w[0])
+        self.head = EqualLinear(w[0] * 16 * 3, w[0])
+        self.out = EqualLinear(w[0], 1 + cfg.n_classes, gain=1.0)
+
+    def forward(self, x: torch.Tensor, scale: int | None = None,
+                alpha: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, 2, H, W] at ``scale`` -> (critic [B], class regression [B, 3])."""
+        scale = len(SCALES) - 1 if scale is None else scale
+        h = lrelu(self.from_spec[scale](x))
+        for i in range(scale, 0, -1):
+            h = self.blocks[i - 1](h, SCALES[i - 1])
+            if i == scale and alpha < 1.0:
+                skip = lrelu(self.from_spec[i - 1](F.adaptive_avg_pool2d(x, SCALES[i - 1])))
+                h = torch.lerp(skip, h, alpha)
+        h = lrelu(self.final_conv(minibatch_stddev(h)))
+        h = F.adaptive_avg_pool2d(lrelu(self.final_down(h)), (16, 3))
+        h = lrelu(self.head(h.flatten(1)))
+        o = self.out(h)
+        return o[:, 0], o[:, 1:]

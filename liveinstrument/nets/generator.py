@@ -1,0 +1,80 @@
+"""Generator G: (z, c) -> compressed, demodulated complex STFT [2, 1024, 48] (paper §2.1, §3).
+
+Progressive growing (Karras et al., 2018) as in DrumGAN: six blocks, each doubling
+the frequency axis (and the time axis until it reaches 48 frames), nearest-
+neighbour upsampling, two 3x3 convs with pixel norm and leaky ReLU, a 1x1
+"to-spectrum" head per scale; a new block fades in over the previous scale's
+upsampled output. Equalized learning rate everywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .layers import EqualConv2d, EqualLinear, lrelu, pixel_norm
+
+# (frequency bins, frames) at each of the six scales; the last is the model's output.
+SCALES: tuple[tuple[int, int], ...] = ((32, 6), (64, 12), (128, 24), (256, 48), (512, 48), (1024, 48))
+
+
+@dataclass
+class GeneratorConfig:
+    latent_dim: int = 128
+    n_classes: int = 3
+    widths: list[int] = field(default_factory=lambda: [128, 96, 64, 32, 16, 8])  # compact (CPU) preset
+    convs: list[int] = field(default_factory=lambda: [2, 2, 1, 1, 1, 1])  # 3x3 convs per block
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {
+    "compact": GeneratorConfig(),
+    "paper": GeneratorConfig(widths=[256, 256, 256, 128, 64, 32], convs=[2] * 6),
+}
+
+
+class GBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, n_convs: int):
+        super().__init__()
+        self.convs = nn.ModuleList(EqualConv2d(c_in if j == 0 else c_out, c_out) for j in range(n_convs))
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        x = F.interpolate(x, size=size, mode="nearest")
+        for conv in self.convs:
+            x = pixel_norm(lrelu(conv(x)))
+        return x
+
+
+class Generator(nn.Module):
+    def __init__(self, cfg: GeneratorConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or GeneratorConfig()
+        w = cfg.widths
+        assert len(w) == len(SCALES), "one width per scale"
+        # The latent is projected to a 16 x 3 grid, then block 0 upsamples it to 32 x 6.
+        self.input = EqualLinear(cfg.latent_dim + cfg.n_classes, w[0] * 16 * 3, gain=1.0)
+        self.blocks = nn.ModuleList(GBlock(w[max(i - 1, 0)], w[i], cfg.convs[i]) for i in range(len(SCALES)))
+        self.to_spec = nn.ModuleList(EqualConv2d(w[i], 2, kernel=1) for i in range(len(SCALES)))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor, scale: int | None = None,
+                alpha: float = 1.0) -> torch.Tensor:
+        """[B, 128], [B, 3] -> [B, 2, H, W] at ``scale`` (default: full resolution).
+
+        ``alpha`` < 1 blends the newest block with the upsampled previous scale.
+        """
+        scale = len(SCALES) - 1 if scale is None else scale
+        x = torch.cat([pixel_norm(z), c.to(z.dtype)], dim=1)
+        x = pixel_norm(lrelu(self.input(x)).view(z.shape[0], -1, 16, 3))
+        prev = None
+        for i in range(scale + 1):
+            if i == scale and alpha < 1.0 and i > 0:
+                prev = self.to_spec[i - 1](x)
+            x = self.blocks[i](x, SCALES[i])
+        out = self.to_spec[scale](x)
+        if prev is not None:
+            out = torch.lerp(F.interpolate(prev, size=SCALES[scale], mode="nearest"), out, alpha)
+        return out
