@@ -188,19 +188,20 @@ def mel_filterbank(n_mels: int = N_MELS, n_freqs: int = N_BINS + 1,
 _mel_fb: dict[str, torch.Tensor] = {}
 
 
-def log_mel(audio: torch.Tensor) -> torch.Tensor:
-    """Classifier input: [B, N_SAMPLES] peak-normalised audio -> [B, 1, N_MELS, N_FRAMES].
+def log_mel(audio: torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
+    """Classifier input: [B, N_SAMPLES] peak-normalised audio -> [B, 1, n_mels, N_FRAMES].
 
-    Power STFT (the full 1025 bins) through a 128-band mel bank, log10 with an
-    -100 dB floor, then scaled to roughly unit range.
+    Power STFT (the full 1025 bins) through a mel bank (128 bands for the
+    soft-label classifier; the evaluation classifier uses another size), log10
+    with a -100 dB floor, then scaled to roughly unit range.
     """
     a = audio.float()
     spec = torch.stft(a, N_FFT, HOP, window=_window(a.device), center=True,
                       pad_mode="reflect", return_complex=True)
     power = spec.real.square() + spec.imag.square()
-    key = str(a.device)
+    key = f"{a.device}:{n_mels}"
     if key not in _mel_fb:
-        _mel_fb[key] = torch.from_numpy(mel_filterbank()).to(a.device)
+        _mel_fb[key] = torch.from_numpy(mel_filterbank(n_mels)).to(a.device)
     mel = torch.einsum("mf,bft->bmt", _mel_fb[key], power)
     return (torch.log10(mel + 1e-10) / 5.0).unsqueeze(1)
 

@@ -11,15 +11,17 @@ import torch.nn.functional as F
 class EqualConv2d(nn.Module):
     """Conv with equalized learning rate: weights ~ N(0, 1), scaled by He's constant at run time."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int = 3, bias: bool = True):
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, bias: bool = True,
+                 stride: int | tuple[int, int] = 1):
         super().__init__()
+        self.stride = stride
         self.weight = nn.Parameter(torch.randn(c_out, c_in, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(c_out)) if bias else None
         self.scale = math.sqrt(2.0 / (c_in * kernel * kernel))
         self.pad = kernel // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.pad)
+        return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride, padding=self.pad)
 
 
 class EqualLinear(nn.Module):

@@ -1,0 +1,1 @@
+"""Training loops: classifier (soft labels), progressive GAN, encoder."""

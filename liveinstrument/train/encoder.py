@@ -1,0 +1,153 @@
+"""Train the encoder E on G's own outputs (paper §3.3, §4.1, Appendix B).
+
+Each step draws fresh z ~ N(0, I) and soft labels c of real training sounds
+(class-balanced), renders G(z, c) to audio (so E sees the STFT of real audio,
+exactly as at analysis time, not G's raw and possibly inconsistent spectrum),
+and minimises
+    alpha * MSE((z^, c^), (z, c)) + beta * MSE(log|G(z^, c^)|, log|G(z, c)|)
+with alpha = 1, beta = 3, lr 1e-4, batch 28. Drawing fresh latents each step
+rather than the paper's fixed set removes one way to overfit at no cost.
+G is frozen. Resumable from ``runs/encoder``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from .. import signal as S
+from ..modelio import file_hash, load_config, load_weights, save_model
+from ..nets.encoder import Encoder, EncoderConfig
+from ..nets.generator import Generator, GeneratorConfig
+
+
+@dataclass
+class EncoderTrainConfig:
+    steps: int = 6000
+    batch: int = 28
+    lr: float = 1e-4
+    alpha: float = 1.0
+    beta: float = 3.0
+    seed: int = 0
+    ckpt_every: int = 200
+
+
+def log_mag(spec: torch.Tensor) -> torch.Tensor:
+    """log of G's (compressed) magnitude: the spectral term compares these."""
+    return torch.log(spec.float().pow(2).sum(dim=1).add(1e-8).sqrt() + 1e-3)
+
+
+def load_generator(path: str | Path) -> Generator:
+    g = Generator(GeneratorConfig(**load_config(path)["config"]))
+    return load_weights(g, path).eval().requires_grad_(False)
+
+
+def class_prior(labels_path: str | Path) -> torch.Tensor:
+    """Soft labels of the real training sounds (what c looks like in use)."""
+    with np.load(labels_path, allow_pickle=False) as f:
+        sel = (f["split"] == "train") & (f["label"] < 3)
+        return torch.from_numpy(f["probs"][sel].astype(np.float32))
+
+
+def render_batch(G: Generator, z: torch.Tensor, c: torch.Tensor, bf16: bool) -> torch.Tensor:
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        spec = G(z, c).float()
+    audio = S.from_model_spec(spec)
+    return audio * torch.from_numpy(S.fade_window())
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--generator", default="models/generator.safetensors")
+    p.add_argument("--labels", default="data/soft_labels.npz")
+    p.add_argument("--run-dir", default="runs/encoder")
+    p.add_argument("--resume", action="store_true", help="continue from --run-dir's checkpoint")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--hours", type=float, default=None, help="stop after this many hours")
+    p.add_argument("--out", default="models/encoder.safetensors")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-bf16", action="store_true")
+
+
+def main(args) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for path, hint in ((args.generator, "drumgan train gan"), (args.labels, "drumgan train classifier")):
+        if not Path(path).exists():
+            print(f"{path} not found: run '{hint}' first")
+            return 2
+    cfg = EncoderTrainConfig(steps=args.steps)
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    G = load_generator(args.generator)
+    bf16 = not args.no_bf16
+    prior = class_prior(args.labels)
+    hard = prior.argmax(1)
+    weights = (1.0 / torch.bincount(hard, minlength=3).float().clamp_min(1))[hard]
+    E = Encoder(EncoderConfig())
+    opt = torch.optim.Adam(E.parameters(), lr=cfg.lr)
+    run = Path(args.run_dir)
+    step, wall = 0, 0.0
+    if args.resume and (run / "ckpt.safetensors").exists():
+        E.load_state_dict({k: v.float() for k, v in load_file(str(run / "ckpt.safetensors")).items()})
+        st = json.loads((run / "state.json").read_text())
+        step, wall = st["step"], st["wall_seconds"]
+        print(f"resumed at step {step}")
+    run.mkdir(parents=True, exist_ok=True)
+    gen_hash = file_hash(args.generator)
+    t_start = time.time()
+
+    def save() -> None:
+        save_file({k: v.contiguous() for k, v in E.state_dict().items()}, str(run / "ckpt.tmp.safetensors"))
+        (run / "ckpt.tmp.safetensors").replace(run / "ckpt.safetensors")
+        (run / "state.json").write_text(json.dumps({"step": step, "wall_seconds": wall, "generator": gen_hash,
+                                                    "config": asdict(cfg)}, indent=2))
+        save_model(E.eval(), args.out, E.cfg.to_dict(),
+                   extra={"generator_hash": gen_hash, "training": {"steps": step, "wall_hours": round(wall / 3600, 3),
+                                                                   "recipe": asdict(cfg)}})
+        E.train()
+
+    log = open(run / "log.csv", "a")
+    with Progress(TextColumn("[bold]E[/bold]"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
+                  TimeElapsedColumn()) as prog:
+        task = prog.add_task("enc", total=cfg.steps, completed=step, loss="-")
+        E.train()
+        while step < cfg.steps:
+            if args.hours and time.time() - t_start > args.hours * 3600:
+                break
+            t0 = time.time()
+            z = torch.randn(cfg.batch, G.cfg.latent_dim, generator=g)
+            c = prior[torch.multinomial(weights, cfg.batch, replacement=True, generator=g)]
+            audio = render_batch(G, z, c, bf16)
+            with torch.no_grad():
+                target = log_mag(G(z, c))
+            x = S.encoder_input(audio)
+            z_hat, c_hat = E(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                spec_hat = G(z_hat, c_hat)
+            latent = F.mse_loss(torch.cat([z_hat, c_hat], 1), torch.cat([z, c], 1))
+            spectral = F.mse_loss(log_mag(spec_hat), target)
+            loss = cfg.alpha * latent + cfg.beta * spectral
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            wall += time.time() - t0
+            if step % 10 == 0:
+                log.write(f"{step},{latent.item():.5f},{spectral.item():.5f},{wall:.1f}\n")
+                log.flush()
+                prog.update(task, completed=step, loss=f"{loss.item():.4f} (z,c {latent.item():.3f} spec {spectral.item():.4f})")
+            if step % cfg.ckpt_every == 0:
+                save()
+    save()
+    print(f"encoder at step {step}: {args.out} (trained against generator {gen_hash})")
+    return 0

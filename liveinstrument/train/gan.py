@@ -1,0 +1,335 @@
+"""Progressive-growing WGAN-GP training of G (paper §2.1, §3; Karras et al., 2018).
+
+- Data: the real training set's compressed/demodulated complex spectrograms
+  (signal.to_model_spec), optionally widened by augmentation copies; soft
+  labels c are the classifier's cross-fitted probabilities; batches are
+  class-balanced.
+- Loss: Wasserstein critic with gradient penalty (lambda 10, applied lazily
+  every ``gp_every`` steps with the weight scaled up accordingly), drift term
+  0.001 * D(real)^2, and the auxiliary MSE of D's regression of c: on real data
+  for D, on generated data for G (paper §2.1).
+- Progressive growing: scale i fades in over the first half of its steps.
+- What ships is an exponential moving average of G's weights, as fp16 safetensors.
+- Resumable: ``runs/gan/ckpt.safetensors`` + ``state.json`` hold G, D, the EMA and
+  the position in the schedule; ``--resume`` continues from there (Adam's moments
+  are not stored: with beta1 = 0 and beta2 = 0.99 they rebuild in ~100 steps).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from .. import signal as S
+from ..modelio import save_model
+from ..nets.discriminator import Discriminator, DiscriminatorConfig
+from ..nets.generator import SCALES, Generator, GeneratorConfig, PRESETS
+
+
+@dataclass
+class GanTrainConfig:
+    preset: str = "compact"
+    batch: list[int] = field(default_factory=lambda: [64, 48, 32, 16, 16, 16])  # per scale
+    lr: float = 1e-3
+    gp_lambda: float = 10.0
+    gp_every: int = 4
+    drift: float = 1e-3
+    aux_weight: float = 10.0
+    ema_beta: float = 0.999
+    # Samples (in thousands) shown at each scale; the low scales are cheap, spend there.
+    kimg: list[float] = field(default_factory=lambda: [60, 60, 50, 40, 30, 40])
+    seed: int = 0
+    augment_copies: int = 3
+    bf16: bool = True
+    sample_every: int = 500   # steps between audio/PNG snapshots
+    ckpt_every: int = 200
+
+
+def downscale(spec: torch.Tensor, scale: int) -> torch.Tensor:
+    """Target at a lower scale: average pooling (meaningful thanks to demodulation)."""
+    h, w = SCALES[scale]
+    if spec.shape[-2:] == (h, w):
+        return spec
+    return F.adaptive_avg_pool2d(spec, (h, w))
+
+
+class RealSet:
+    """Preprocessed training spectrograms + soft labels, sampled class-balanced."""
+
+    def __init__(self, data_path: str, labels_path: str, copies: int, seed: int, log=print):
+        from ..data.build import load_set
+
+        d = load_set(data_path)
+        lab = load_set(labels_path)
+        sel = np.flatnonzero((d["split"] == "train") & (d["label"] < 3))
+        audio = d["audio"][sel]
+        probs = lab["probs"][sel]
+        hard = d["label"][sel]
+        if copies > 0:
+            try:
+                from ..data.augment import augment_set
+                rng = np.random.default_rng(seed)
+                names = [S.CLASSES[k] for k in hard]
+                aug, _, src = augment_set(audio, names, rng, copies)
+                audio = np.concatenate([audio, aug])
+                probs = np.concatenate([probs, probs[src]])
+                hard = np.concatenate([hard, hard[src]])
+                log(f"augmentation: +{len(aug)} sounds")
+            except ImportError:
+                log("augmentation module missing: training on real sounds only")
+        with torch.no_grad():
+            self.spec = torch.cat([S.to_model_spec(torch.from_numpy(audio[i:i + 64]))
+                                   for i in range(0, len(audio), 64)])
+        self.c = torch.from_numpy(probs.astype(np.float32))
+        self.hard = torch.from_numpy(hard)
+        counts = torch.bincount(self.hard, minlength=3).float().clamp_min(1)
+        self.weights = (1.0 / counts)[self.hard]
+        self.n_real = len(sel)
+
+    def sample(self, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.multinomial(self.weights, n, replacement=True, generator=g)
+        return self.spec[idx], self.c[idx]
+
+
+def _schedule_position(kimg_done: float, kimg: list[float]) -> tuple[int, float]:
+    """(scale, alpha) for the number of samples shown so far."""
+    acc = 0.0
+    for i, k in enumerate(kimg):
+        if kimg_done < acc + k or i == len(kimg) - 1:
+            frac = (kimg_done - acc) / k
+            alpha = 1.0 if i == 0 else min(1.0, 2.0 * frac)
+            return i, alpha
+        acc += k
+    return len(kimg) - 1, 1.0
+
+
+def gradient_penalty(D: Discriminator, real: torch.Tensor, fake: torch.Tensor, scale: int,
+                     alpha: float) -> torch.Tensor:
+    eps = torch.rand(real.shape[0], 1, 1, 1)
+    x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    critic, _ = D(x, scale, alpha)
+    (grad,) = torch.autograd.grad(critic.sum(), x, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+def sample_c(n: int, data: RealSet, g: torch.Generator) -> torch.Tensor:
+    """Conditioning for fakes: soft labels of real sounds (class-balanced), as G will be used."""
+    idx = torch.multinomial(data.weights, n, replacement=True, generator=g)
+    return data.c[idx]
+
+
+class Trainer:
+    def __init__(self, cfg: GanTrainConfig, run_dir: Path, data: RealSet, log=print):
+        self.cfg, self.run_dir, self.data, self.log = cfg, run_dir, data, log
+        torch.manual_seed(cfg.seed)
+        gcfg = PRESETS[cfg.preset]
+        self.G = Generator(GeneratorConfig(**asdict(gcfg)))
+        self.D = Discriminator(DiscriminatorConfig(widths=list(gcfg.widths), convs=list(gcfg.convs)))
+        self.G_ema = Generator(GeneratorConfig(**asdict(gcfg))).eval()
+        self.G_ema.load_state_dict(self.G.state_dict())
+        self.G_ema.requires_grad_(False)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(0.0, 0.99), eps=1e-8)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(0.0, 0.99), eps=1e-8)
+        self.step = 0
+        self.kimg_done = 0.0
+        self.wall = 0.0
+        self.g = torch.Generator().manual_seed(cfg.seed)
+        self.fixed_z = torch.randn(6, self.G.cfg.latent_dim, generator=torch.Generator().manual_seed(1234))
+        self.fixed_c = torch.eye(3).repeat(2, 1)
+
+    # ------------------------------------------------------------ checkpoints
+    def save(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tensors = {f"G.{k}": v for k, v in self.G.state_dict().items()}
+        tensors |= {f"D.{k}": v for k, v in self.D.state_dict().items()}
+        tensors |= {f"E.{k}": v for k, v in self.G_ema.state_dict().items()}
+        tmp = self.run_dir / "ckpt.tmp.safetensors"
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+        tmp.replace(self.run_dir / "ckpt.safetensors")  # atomic: a kill never leaves half a checkpoint
+        state = {"step": self.step, "kimg_done": self.kimg_done, "wall_seconds": self.wall,
+                 "config": asdict(self.cfg)}
+        (self.run_dir / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+
+    def load(self, ckpt_dir: Path) -> None:
+        t = load_file(str(ckpt_dir / "ckpt.safetensors"))
+        for prefix, mod in (("G.", self.G), ("D.", self.D), ("E.", self.G_ema)):
+            mod.load_state_dict({k[len(prefix):]: v.float() for k, v in t.items() if k.startswith(prefix)})
+        st = json.loads((ckpt_dir / "state.json").read_text())
+        self.step, self.kimg_done, self.wall = st["step"], st["kimg_done"], st.get("wall_seconds", 0.0)
+        self.log(f"resumed from {ckpt_dir}: step {self.step}, {self.kimg_done:.1f} kimg, "
+                 f"{self.wall / 3600:.2f} h so far")
+
+    def export(self, path: Path) -> None:
+        """Ship the EMA generator as fp16 safetensors + JSON (with training provenance)."""
+        save_model(self.G_ema, path, self.G_ema.cfg.to_dict(),
+                   extra={"training": {"steps": self.step, "kimg": round(self.kimg_done, 2),
+                                       "wall_hours": round(self.wall / 3600, 3),
+                                       "recipe": asdict(self.cfg), "n_real_train": self.data.n_real}})
+
+    # ------------------------------------------------------------ one step
+    def train_step(self, scale: int, alpha: float) -> dict:
+        cfg, G, D = self.cfg, self.G, self.D
+        batch = cfg.batch[scale]
+        real, c_real = self.data.sample(batch, self.g)
+        real = downscale(real, scale)
+        if alpha < 1.0 and scale > 0:
+            # Blend the real target like G's output is blended, so D sees matching statistics.
+            low = F.interpolate(downscale(real, scale - 1), size=SCALES[scale], mode="nearest")
+            real = torch.lerp(low, real, alpha)
+        c_fake = sample_c(batch, self.data, self.g)
+        z = torch.randn(batch, G.cfg.latent_dim, generator=self.g)
+        ac = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
+
+        # --- critic
+        G.requires_grad_(False)
+        D.requires_grad_(True)
+        with ac:
+            fake = G(z, c_fake, scale, alpha).float()
+            d_real, c_pred = D(real, scale, alpha)
+            d_fake, _ = D(fake, scale, alpha)
+        d_real, d_fake, c_pred = d_real.float(), d_fake.float(), c_pred.float()
+        wdist = d_real.mean() - d_fake.mean()
+        loss_d = -wdist + cfg.drift * d_real.pow(2).mean() + cfg.aux_weight * F.mse_loss(c_pred, c_real)
+        gp = torch.zeros(())
+        if self.step % cfg.gp_every == 0:
+            gp = gradient_penalty(D, real, fake.detach(), scale, alpha)  # fp32: double backward
+            loss_d = loss_d + cfg.gp_lambda * cfg.gp_every * gp
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+
+        # --- generator
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        z = torch.randn(batch, G.cfg.latent_dim, generator=self.g)
+        c_fake = sample_c(batch, self.data, self.g)
+        with ac:
+            fake = G(z, c_fake, scale, alpha)
+            d_fake, c_pred_fake = D(fake.float(), scale, alpha)
+        loss_g = -d_fake.float().mean() + cfg.aux_weight * F.mse_loss(c_pred_fake.float(), c_fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+
+        with torch.no_grad():  # EMA of G; during a fade-in, follow quickly
+            beta = cfg.ema_beta if alpha >= 1.0 else 0.99
+            for pe, p in zip(self.G_ema.parameters(), G.parameters()):
+                pe.lerp_(p, 1.0 - beta)
+        self.step += 1
+        self.kimg_done += batch / 1000.0
+        return {"wdist": wdist.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                "gp": gp.item(), "aux": F.mse_loss(c_pred, c_real).item()}
+
+    # ------------------------------------------------------------ snapshots
+    @torch.no_grad()
+    def snapshot(self, scale: int, alpha: float) -> None:
+        from ..audio_io import write_wav
+        from ..eval.report import spectrogram_png
+
+        out = self.run_dir / "samples"
+        out.mkdir(parents=True, exist_ok=True)
+        spec = self.G_ema(self.fixed_z, self.fixed_c, scale, alpha).float()
+        if scale < len(SCALES) - 1:
+            spec = F.interpolate(spec, size=SCALES[-1], mode="nearest")
+        audio = S.from_model_spec(spec).numpy()
+        audio = S.peak_normalize(audio, 0.9)
+        for i, a in enumerate(audio):
+            write_wav(out / f"step{self.step:07d}_{S.CLASSES[i % 3]}{i // 3}.wav", a)
+        spectrogram_png(audio, out / f"step{self.step:07d}.png")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="data/real.npz")
+    p.add_argument("--labels", default="data/soft_labels.npz", help="soft labels from 'drumgan train classifier'")
+    p.add_argument("--run-dir", default="runs/gan", help="checkpoints, logs, samples")
+    p.add_argument("--resume", default=None, metavar="DIR",
+                   help="resume from a checkpoint folder (e.g. runs/gan or models/gan_resume)")
+    p.add_argument("--preset", default="compact", choices=sorted(PRESETS))
+    p.add_argument("--batch", type=int, nargs=6, default=None, metavar="B", help="batch size per scale (6 values)")
+    p.add_argument("--kimg", type=float, nargs=6, default=None, metavar="K",
+                   help="thousands of samples per scale (6 values)")
+    p.add_argument("--hours", type=float, default=None, help="stop after this many hours of this run")
+    p.add_argument("--export", default="models/generator.safetensors",
+                   help="where the EMA generator is exported at each checkpoint and at the end")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+
+
+def main(args) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for path, hint in ((args.data, "drumgan data build"), (args.labels, "drumgan train classifier")):
+        if not Path(path).exists():
+            print(f"{path} not found: run '{hint}' first")
+            return 2
+    cfg = GanTrainConfig(preset=args.preset, bf16=not args.no_bf16)
+    if args.batch:
+        cfg.batch = list(args.batch)
+    if args.kimg:
+        cfg.kimg = list(args.kimg)
+    run_dir = Path(args.run_dir)
+    data = RealSet(args.data, args.labels, cfg.augment_copies, cfg.seed)
+    tr = Trainer(cfg, run_dir, data)
+    if args.resume:
+        tr.load(Path(args.resume))
+        tr.cfg.kimg = cfg.kimg  # the schedule given now wins (lets a run be extended)
+    total_kimg = sum(cfg.kimg)
+    log_path = run_dir / "log.csv"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    new_log = not log_path.exists()
+    t_start = time.time()
+    last_rate_t, last_rate_k = time.time(), tr.kimg_done
+    with open(log_path, "a", newline="") as fh, Progress(
+            TextColumn("[bold]GAN[/bold] scale {task.fields[scale]} a={task.fields[alpha]}"), BarColumn(),
+            TextColumn("{task.completed:.1f}/{task.total:.0f} kimg  W={task.fields[w]}  {task.fields[rate]} smp/s"),
+            TimeElapsedColumn()) as prog:
+        w = csv.writer(fh)
+        if new_log:
+            w.writerow(["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "wall_s"])
+        task = prog.add_task("gan", total=total_kimg, completed=tr.kimg_done, scale=0, alpha="1.00", w="-", rate="-")
+        while tr.kimg_done < total_kimg:
+            if args.hours and time.time() - t_start > args.hours * 3600:
+                break
+            scale, alpha = _schedule_position(tr.kimg_done, cfg.kimg)
+            t0 = time.time()
+            stats = tr.train_step(scale, alpha)
+            tr.wall += time.time() - t0
+            if not all(math.isfinite(v) for v in stats.values()):
+                print(f"non-finite loss at step {tr.step}: {stats}; restoring last checkpoint")
+                tr.load(run_dir)
+                continue
+            if tr.step % 10 == 0:
+                w.writerow([tr.step, f"{tr.kimg_done:.3f}", scale, f"{alpha:.3f}",
+                            *(f"{stats[k]:.4f}" for k in ("wdist", "loss_d", "loss_g", "gp", "aux")),
+                            f"{tr.wall:.1f}"])
+                rate = "-"
+                if time.time() - last_rate_t > 30:
+                    rate = f"{(tr.kimg_done - last_rate_k) * 1000 / (time.time() - last_rate_t):.1f}"
+                    last_rate_t, last_rate_k = time.time(), tr.kimg_done
+                    fh.flush()
+                prog.update(task, completed=tr.kimg_done, scale=scale, alpha=f"{alpha:.2f}",
+                            w=f"{stats['wdist']:.2f}", **({"rate": rate} if rate != "-" else {}))
+            if tr.step % cfg.ckpt_every == 0:
+                tr.save()
+                tr.export(Path(args.export))
+            if tr.step % cfg.sample_every == 0:
+                tr.snapshot(scale, alpha)
+    tr.save()
+    tr.export(Path(args.export))
+    scale, alpha = _schedule_position(tr.kimg_done, cfg.kimg)
+    tr.snapshot(scale, alpha)
+    print(f"stopped at step {tr.step}, {tr.kimg_done:.1f}/{total_kimg:.0f} kimg; checkpoint in {run_dir}; "
+          f"EMA generator exported to {args.export}")
+    return 0
