@@ -74,3 +74,14 @@ def iter_audio_files(paths) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def load_one_shot(path: str | Path, silence_dbfs: float = -70.0) -> np.ndarray:
+    """Load any audio file as a model-ready one-shot: mono, 44.1 kHz, onset at 0,
+    N_SAMPLES long with fades, peak-normalised. Raises AudioFileError for silence."""
+    from .signal import fit_one_shot, peak_normalize
+
+    x, _ = load_audio(path)
+    if float(np.max(np.abs(x))) < 10 ** (silence_dbfs / 20):
+        raise AudioFileError(f"{path}: silent (peak below {silence_dbfs:.0f} dBFS), nothing to analyse")
+    return peak_normalize(fit_one_shot(x))

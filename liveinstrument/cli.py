@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "liveinstrument.analyze_cli",     # analyze
     "liveinstrument.eval.cli",        # eval
     "liveinstrument.engine.cli",      # live / render
+    "liveinstrument.control.cli",     # control check / ports / monitor
 )
 
 

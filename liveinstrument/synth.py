@@ -36,6 +36,16 @@ def _bf16_ok(device: torch.device) -> bool:
         return False
 
 
+def spectral_shape(spec: torch.Tensor, floor_db: float = -80.0) -> torch.Tensor:
+    """Level-free log magnitude of a model spectrum [B, 2, F, T]: log(|Y| / max|Y|), floored.
+
+    |Y| is the compressed magnitude (|X|^COMPRESS), so the floor is floor_db on |X|.
+    """
+    mag = spec.pow(2).sum(dim=1).add(1e-12).sqrt()
+    rel = mag / mag.flatten(1).amax(dim=1).clamp_min(1e-9)[:, None, None]
+    return torch.log(rel + 1e-12).clamp_min(S.COMPRESS * floor_db / 20.0 * float(np.log(10.0)))
+
+
 class DrumSynth:
     """Generator (and optional encoder) behind a numpy interface."""
 
@@ -90,12 +100,39 @@ class DrumSynth:
         peak = audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
         return (audio * (0.99 / peak)).cpu().numpy().astype(np.float32)
 
-    @torch.inference_mode()
-    def encode(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """audio [n, N_SAMPLES] at 44.1 kHz (onset at 0) -> (z [n, 128], c [n, 3])."""
+    def encode(self, audio: np.ndarray, refine_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """audio [n, N_SAMPLES] at 44.1 kHz (onset at 0) -> (z [n, 128], c [n, 3]).
+
+        ``refine_steps`` > 0 adds analysis by synthesis: gradient steps on (z, c)
+        from E's estimate that reduce the log-spectral distance between G(z, c)
+        and the input. The live path uses 0 (E alone, a few ms).
+        """
         if self.encoder is None:
             raise RuntimeError("no encoder loaded: train one with 'drumgan train encoder' "
                                "or restore models/encoder.safetensors")
         a = torch.as_tensor(np.asarray(audio, dtype=np.float32), device=self.device).reshape(-1, S.N_SAMPLES)
-        z, c = self.encoder(S.encoder_input(a))
-        return z.float().cpu().numpy(), c.float().cpu().numpy()
+        with torch.inference_mode():
+            z, c = self.encoder(S.encoder_input(a))
+        z, c = z.float().clone(), c.float().clone()
+        if refine_steps > 0:
+            z, c = self._refine(a, z, c, refine_steps)
+        return z.cpu().numpy(), c.cpu().numpy()
+
+    def _refine(self, audio: torch.Tensor, z: torch.Tensor, c: torch.Tensor,
+                steps: int, lr: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+        target = spectral_shape(S.to_model_spec(audio))
+        z = z.clone().requires_grad_(True)
+        logits = torch.log(c.clamp_min(1e-4)).clone().requires_grad_(True)
+        opt = torch.optim.Adam([z, logits], lr=lr)
+        radius = float(np.sqrt(self.latent_dim))
+        self.generator.requires_grad_(False)
+        for _ in range(steps):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                spec = self.generator(z, torch.softmax(logits, 1))
+            loss = (spectral_shape(spec.float()) - target).pow(2).mean()
+            # Stay near the shell where N(0, I) latents live, i.e. inside G's domain.
+            loss = loss + 1e-3 * (z.norm(dim=1) - radius).pow(2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return z.detach(), torch.softmax(logits.detach(), 1)

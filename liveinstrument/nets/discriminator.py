@@ -15,7 +15,7 @@ from .layers import EqualConv2d, EqualLinear, lrelu, minibatch_stddev
 class DiscriminatorConfig:
     n_classes: int = 3
     widths: list[int] = field(default_factory=lambda: [128, 96, 64, 32, 16, 8])  # per scale, like G
-    convs: list[int] = field(default_factory=lambda: [2, 2, 1, 1, 1, 1])  # 3x3 convs per block
+    convs: list[int] = field(default_factory=lambda: [2, 1, 1, 1, 1, 1])  # 3x3 convs per block
 
     def to_dict(self) -> dict:
         return asdict(self)

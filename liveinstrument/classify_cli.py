@@ -1,0 +1,36 @@
+"""`drumgan classify FILE_OR_DIR...`: one JSON object per line with kick/snare/cymbal probabilities."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classify", help="kick/snare/cymbal probabilities of audio files (JSON lines)",
+                       description="Prints one JSON object per input file: "
+                                   '{"path": ..., "kick": p, "snare": p, "cymbal": p}. Any sample rate, '
+                                   "channel count and length; folders are searched recursively. Files that "
+                                   "cannot be read are reported on stderr and the rest still run.")
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("--model", default=None, help="classifier weights (default: models/classifier.safetensors)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from .audio_io import AudioFileError, iter_audio_files, load_one_shot
+    from .classify import MODELS, SoundClassifier
+
+    clf = SoundClassifier(args.model or MODELS / "classifier.safetensors")
+    failed = 0
+    for path in iter_audio_files(args.paths):
+        try:
+            shot = load_one_shot(path)
+        except AudioFileError as exc:
+            print(f"drumgan classify: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        p = clf.probs(shot[None])[0]
+        print(json.dumps({"path": str(path), "kick": round(float(p[0]), 4),
+                          "snare": round(float(p[1]), 4), "cymbal": round(float(p[2]), 4)}), flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,139 @@
+"""`drumgan live` and `drumgan render` (registered by liveinstrument.cli)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("live", help="play the instrument live from MIDI/OSC (real-time audio out)",
+                              description="Play DrumGAN Live: pads rendered by the generator, triggered "
+                                          "from MIDI and OSC, mixed in real time.")
+    add_live_args(p)
+    p.set_defaults(func=run_live)
+    r = subparsers.add_parser("render", help="render a MIDI performance offline through the engine",
+                              description="Play a MIDI file through the same engine offline, "
+                                          "sample-accurately and deterministically for a seed.")
+    r.add_argument("midi", help="performance .mid file")
+    r.add_argument("--out", required=True, help="output WAV")
+    r.add_argument("--kit", help="kit file (kit.yaml) to play")
+    r.add_argument("--mapping", help="mapping file (note -> pad); default: the kit's notes (GM)")
+    r.add_argument("--seed", type=int, default=0, help="seed for the default kit and round-robin (default 0)")
+    r.add_argument("--samplerate", type=int, default=44_100)
+    r.add_argument("--models", help="models directory (default: models/)")
+    r.add_argument("--random-model", action="store_true", help="untrained generator (development)")
+    r.set_defaults(func=run_render)
+
+
+def add_live_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    p.add_argument("--audio-device", help="output device index or name substring; 'null' runs without sound")
+    p.add_argument("--samplerate", type=int, help="default: the device's rate (44100 or 48000)")
+    p.add_argument("--blocksize", type=int, default=128, help="frames per audio block (default 128)")
+    p.add_argument("--midi-in", help="MIDI input port name (substring), or 'virtual'")
+    p.add_argument("--osc-port", type=int, default=9000)
+    p.add_argument("--osc-host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for a tablet on the LAN)")
+    p.add_argument("--mapping", help="MIDI/OSC mapping file (mappings/*.yaml)")
+    p.add_argument("--kit", help="kit file to load")
+    p.add_argument("--headless", action="store_true", help="no status view")
+    p.add_argument("--duration", type=float, help="stop after this many seconds (scripted runs)")
+    p.add_argument("--models", help="models directory (default: models/)")
+    p.add_argument("--random-model", action="store_true", help="untrained generator (development)")
+    p.add_argument("--voices", type=int, default=32, help="polyphony (default 32)")
+    p.add_argument("--per-pad-outputs", action="store_true", help="extra mono output per pad (DAW mixing)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _start_controls(inst, args):
+    """Wire the control layer (liveinstrument.control) if it is there; one line if not."""
+    try:
+        import importlib
+        ctl = importlib.import_module("liveinstrument.control")
+        start = getattr(ctl, "start_controls", None)
+        if start is None:
+            raise ImportError("liveinstrument.control has no start_controls()")
+    except ImportError as exc:
+        print(f"MIDI/OSC control not available yet ({exc}); pads can only be played from code.")
+        return None
+    try:
+        return start(inst, midi_in=args.midi_in, osc_host=args.osc_host, osc_port=args.osc_port,
+                     mapping=args.mapping)
+    except Exception as exc:  # controls are optional for the sound; say why in one line
+        print(f"MIDI/OSC control failed to start: {exc.__class__.__name__}: {exc}")
+        return None
+
+
+def run_live(args) -> int:
+    from .audio_out import AudioOut, NullOut, find_output_device, rescan_devices
+    try:
+        import sounddevice as sd
+        rescan_devices()
+    except OSError as exc:
+        sd = None
+        if args.audio_device != "null":
+            print(f"no audio: PortAudio unavailable ({exc}); render offline with 'drumgan render PERFORMANCE.mid --out OUT.wav'")
+            return 1
+    if args.list_devices:
+        print(sd.query_devices() if sd else "no PortAudio")
+        return 0
+    null = args.audio_device == "null"
+    dev = None if null else find_output_device(args.audio_device)
+    if dev is None and not null:
+        what = f"'{args.audio_device}' not found" if args.audio_device else "no audio output device found"
+        print(f"no audio: {what}; render offline with 'drumgan render PERFORMANCE.mid --out OUT.wav' "
+              f"(or --audio-device null to run silently)")
+        return 1
+    sr = args.samplerate or (int(sd.query_devices(dev)["default_samplerate"]) if dev is not None else 44_100)
+    from .instrument import Instrument
+    models = Path(args.models) if args.models else None
+    random_model = 0 if args.random_model else False
+    if not args.random_model and not ((models or Path("models")) / "generator.safetensors").exists():
+        print("no trained generator in models/: playing an untrained one (--random-model)")
+    t0 = time.monotonic()
+    with Instrument(sample_rate=sr, models_dir=models, random_model=random_model, kit=args.kit,
+                    max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed) as inst:
+        out = NullOut(inst, args.blocksize) if null else AudioOut(
+            inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0))
+        controls = _start_controls(inst, args)
+        try:
+            with out:
+                _loop(inst, out, args, t0)
+        finally:
+            if controls is not None and hasattr(controls, "close"):
+                controls.close()
+        summary = {**out.stats(), "hits": inst.mixer.hits, "renders": inst.counters["render_requests"]}
+        print(json.dumps(summary))
+    return 0
+
+
+def _loop(inst, out, args, t0) -> None:
+    t_end = time.monotonic() + args.duration if args.duration else None
+    if args.headless:
+        while t_end is None or time.monotonic() < t_end:
+            time.sleep(0.25)
+            out.housekeeping()
+        return
+    from rich.live import Live
+    from .status_view import render_status
+    with Live(render_status(inst, out, t0), refresh_per_second=4, screen=False) as live:
+        while t_end is None or time.monotonic() < t_end:
+            time.sleep(0.25)
+            out.housekeeping()
+            live.update(render_status(inst, out, t0))
+
+
+def run_render(args) -> int:
+    from .offline import render_midi
+    try:
+        info = render_midi(args.midi, args.out, kit=args.kit, mapping=args.mapping, seed=args.seed,
+                           models_dir=args.models, random_model=0 if args.random_model else False,
+                           sample_rate=args.samplerate)
+    except (OSError, ValueError) as exc:
+        print(f"render failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{info['out']}: {info['hits']} hits, {info['seconds']:.2f} s, peak {info['peak']:.3f}, "
+          f"model {info['model_hash']}")
+    return 0

@@ -1,0 +1,314 @@
+"""The instrument: pad state + renderer + mixer behind the ``InstrumentControls`` contract.
+
+Control threads call the methods here; they update the pad state (under a lock
+the audio callback never takes), push note events into the lock-free queue the
+callback drains, write mixer parameters as single stores, and send render
+requests to the renderer (process or synchronous). Nothing here blocks on a
+render.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..signal import N_SAMPLES, SAMPLE_RATE
+from . import dsp
+from .commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS
+from .events import ALL_OFF, NOTE_OFF, NOTE_ON, EventQueue
+from .mixer import Mixer
+from .renderer import RendererProcess, RenderRequest, SyncRenderer
+from .shm_ring import GEN, Ring, RingLayout
+from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_kit, pan_to_lr,
+                    random_directions, save_kit, tune_to_semitones)
+
+log = logging.getLogger("drumgan.engine")
+
+
+class Instrument:
+    """Implements :class:`liveinstrument.engine.commands.InstrumentControls`.
+
+    ``synchronous=True`` renders in the calling thread (offline renders, tests);
+    otherwise a renderer process is spawned. Use as a context manager or call
+    :meth:`close`.
+    """
+
+    def __init__(self, n_pads: int = 16, sample_rate: int = SAMPLE_RATE, *, models_dir=None,
+                 random_model: bool | int = False, seed: int = 0, kit: str | Path | None = None,
+                 synchronous: bool = False, max_voices: int = 32, n_slots: int = 8,
+                 max_block: int = 4096, per_pad_outputs: bool = False, renderer_threads: int | None = None,
+                 synth=None):
+        self.sample_rate = int(sample_rate)
+        self.seed = seed
+        self.counters: dict[str, int] = {"bad_input": 0, "dropped_events": 0, "render_requests": 0}
+        self._lock = threading.RLock()           # pad state; never taken by the audio callback
+        self._subs: list[Callable[[int, str, float], None]] = []
+        self._version = 0
+        self._want_version: dict[int, int] = {}     # pad index -> newest requested version
+        self._master = 0.8
+        self._rng = np.random.default_rng(seed)
+        pads, raw, kit_hash = default_kit(n_pads, seed), {}, None
+        if kit:
+            pads, kit_hash, raw, _ = load_kit(kit)
+            n_pads = len(pads)
+        self.pads: list[Pad] = pads
+        self.n_pads = n_pads
+        layout = RingLayout(n_pads=n_pads, n_slots=n_slots, n_bufs=n_slots + 12,
+                            buf_len=dsp.max_hit_len(self.sample_rate, N_SAMPLES))
+        self.ring = Ring.create(layout, shared=not synchronous)
+        self.mixer = Mixer(self.ring, self.sample_rate, max_voices=max_voices, max_block=max_block,
+                           per_pad_outputs=per_pad_outputs)
+        self.events = EventQueue(1024)
+        rseed = None if random_model is False else int(random_model)
+        try:
+            if synchronous:
+                self.renderer = SyncRenderer(self.ring, self.sample_rate, models_dir, rseed, synth=synth,
+                                             on_stall=self.mixer.adopt)
+            else:
+                self.renderer = RendererProcess(self.ring, self.sample_rate, models_dir, rseed,
+                                                threads=renderer_threads)
+        except Exception:
+            self.ring.close()
+            raise
+        self.model_hash: str = self.renderer.model_hash
+        if kit_hash and kit_hash != self.model_hash:
+            log.warning("kit was made with model %s, loaded model is %s: stored audio plays as saved; "
+                        "changing a pad re-renders it with the loaded model", kit_hash, self.model_hash)
+        for i in range(n_pads):
+            self._push_mix(i)
+            self._request(i, raw=raw.get(i))
+        self.capture_armed: int | None = None
+
+    # ------------------------------------------------------------ InstrumentControls
+    def trigger(self, pad: int, velocity: float) -> None:
+        p = self._pad_index(pad)
+        v = self._unit(velocity)
+        if p is None or v is None:
+            return
+        if v > 0.0 and not self.events.push(NOTE_ON, p, v):
+            self.counters["dropped_events"] += 1
+
+    def release(self, pad: int) -> None:
+        p = self._pad_index(pad)
+        if p is not None:
+            self.events.push(NOTE_OFF, p, 0.0)
+
+    def all_off(self) -> None:
+        """Panic: fade every voice out (added to the contract)."""
+        self.events.push(ALL_OFF, 0, 0.0)
+
+    def set_param(self, pad: int, name: str, value: float) -> None:
+        if name not in PAD_PARAMS:
+            self._bad(f"set_param {pad} {name!r}")
+            return
+        v = self._unit(value)
+        if v is None:
+            return
+        targets = range(self.n_pads) if pad == 0 else [self._pad_index(pad)]
+        for p in targets:
+            if p is None:
+                return
+            with self._lock:
+                if getattr(self.pads[p], name) == v:
+                    continue
+                setattr(self.pads[p], name, v)
+            if name in MIXER_PARAMS:
+                self._push_mix(p)
+            else:
+                self._request(p)
+            self._notify(p + 1, name, v)
+
+    def set_global(self, name: str, value: float) -> None:
+        if name not in GLOBAL_PARAMS:
+            self._bad(f"set_global {name!r}")
+            return
+        v = self._unit(value)
+        if v is None:
+            return
+        if name == "master":
+            self.mixer.master = gain_to_amp(v)
+            self._master = v
+        self._notify(0, name, v)
+
+    def action(self, pad: int, name: str) -> None:
+        if name not in PAD_ACTIONS:
+            self._bad(f"action {pad} {name!r}")
+            return
+        targets = range(self.n_pads) if pad == 0 else [self._pad_index(pad)]
+        for p in targets:
+            if p is None:
+                return
+            with self._lock:
+                if name == "generate":
+                    self.pads[p].z_center = self._rng.standard_normal(self.pads[p].z_center.size).astype(np.float32)
+                elif name == "new_direction":
+                    self.pads[p].e1, self.pads[p].e2 = random_directions(self._rng)
+                elif name == "capture":
+                    self.capture_armed = p + 1      # the capture module reads and clears this
+                    continue
+            self._request(p)
+            self._notify(p + 1, name, 1.0)
+
+    def analyze_file(self, pad: int, path: str) -> None:
+        p = self._pad_index(pad)
+        if p is None:
+            return
+        threading.Thread(target=self._analyze, args=(p, str(path)), daemon=True, name="analyze").start()
+
+    def state(self) -> dict:
+        with self._lock:
+            pads = [{"pad": i + 1, "name": pd.name, "note": pd.note, "choke": pd.choke, **pd.params(),
+                     "ready": self.mixer.ready(i), "generation": int(self.ring.hdr[i, GEN])}
+                    for i, pd in enumerate(self.pads)]
+        m = self.mixer
+        return {"pads": pads, "master": self._master, "model_hash": self.model_hash,
+                "sample_rate": self.sample_rate,
+                "counters": {**self.counters, "hits": m.hits, "steals": m.steals, "chokes": m.chokes,
+                             "not_ready": m.not_ready, "nonfinite_blocks": m.nonfinite_blocks,
+                             "dropped_events": self.events.dropped, "voices": m.active_voices()}}
+
+    def subscribe(self, callback: Callable[[int, str, float], None]) -> None:
+        self._subs.append(callback)
+
+    # ------------------------------------------------------------ additions beyond the contract
+    def set_choke(self, pad: int, group: int) -> None:
+        """Choke group (0 = none): pads in one group cut each other (open/closed hat)."""
+        p = self._pad_index(pad)
+        if p is None or not isinstance(group, (int, np.integer)) or group < 0:
+            self._bad(f"set_choke {pad} {group!r}")
+            return
+        with self._lock:
+            self.pads[p].choke = int(group)
+        self._push_mix(p)
+
+    def pad_for_note(self, note: int) -> int | None:
+        """1-based pad whose note is ``note`` (kit's own note map), or None."""
+        for i, pd in enumerate(self.pads):
+            if pd.note == note:
+                return i + 1
+        return None
+
+    def generation(self, pad: int) -> int:
+        """Version of the newest request whose main sound is in the ring (for benchmarks)."""
+        return int(self.ring.hdr[pad - 1, GEN])
+
+    def wait_ready(self, timeout: float = 60.0, pads: list[int] | None = None) -> bool:
+        """Block until the given pads (default all) have their current sound in the ring."""
+        idx = [p - 1 for p in pads] if pads else range(self.n_pads)
+        t_end = time.monotonic() + timeout
+        while time.monotonic() < t_end:
+            with self._lock:
+                want = dict(self._want_version)
+            if all(int(self.ring.hdr[i, GEN]) >= want.get(i, 0) for i in idx):
+                return True
+            if isinstance(self.renderer, SyncRenderer):
+                self.renderer.service()
+            time.sleep(0.002)
+        return False
+
+    def save_kit(self, path: str | Path) -> Path:
+        raw = self.renderer.raw_audio()
+        with self._lock:
+            pads = [Pad.from_dict(p.to_dict()) for p in self.pads]
+        return save_kit(path, pads, self.model_hash, raw, {"engine_sample_rate": self.sample_rate})
+
+    def export_pad(self, pad: int, path: str | Path, sample_rate: int = SAMPLE_RATE) -> Path:
+        """Write the pad's main sound (tune and decay applied) as a WAV file."""
+        from ..audio_io import write_wav
+        p = self._pad_index(pad)
+        if p is None:
+            raise ValueError(f"no pad {pad}")
+        raw = self.renderer.raw_audio().get(p)
+        if raw is None:
+            raise RuntimeError(f"pad {pad} has no rendered sound yet")
+        pd = self.pads[p]
+        hit = dsp.shape_hit(raw[0], tune_to_semitones(pd.tune), pd.decay, sample_rate,
+                            dsp.max_hit_len(sample_rate, N_SAMPLES))
+        end = int(np.flatnonzero(np.abs(hit) > 1e-6)[-1]) + 1 if np.any(hit) else 1
+        write_wav(path, hit[:end], sample_rate)
+        return Path(path)
+
+    def close(self) -> None:
+        r = getattr(self, "renderer", None)
+        if r is not None:
+            r.close()
+        if getattr(self, "ring", None) is not None:
+            self.mixer = None  # type: ignore[assignment]  # views into the ring go first
+            self.ring.close()
+            self.ring = None  # type: ignore[assignment]
+
+    def __enter__(self) -> "Instrument":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ internals
+    def _request(self, p: int, raw: np.ndarray | None = None) -> None:
+        with self._lock:
+            self._version += 1
+            pd = self.pads[p]
+            req = RenderRequest(pad=p, version=self._version, z=pd.z(), c=pd.classes(),
+                                tune_st=tune_to_semitones(pd.tune), decay=pd.decay,
+                                round_robin=pd.round_robin, seed=pd.seed, raw=raw,
+                                t_submit=time.perf_counter())
+            self._want_version[p] = self._version
+        self.counters["render_requests"] += 1
+        self.renderer.submit(req)
+
+    def _push_mix(self, p: int) -> None:
+        pd = self.pads[p]
+        self.mixer.set_pad_mix(p, gain_to_amp(pd.gain), pan_to_lr(pd.pan), pd.velocity_timbre, pd.choke)
+
+    def _pad_index(self, pad) -> int | None:
+        if isinstance(pad, (int, np.integer)) and 1 <= pad <= self.n_pads:
+            return int(pad) - 1
+        self._bad(f"pad {pad!r}")
+        return None
+
+    def _unit(self, value) -> float | None:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self._bad(f"value {value!r}")
+            return None
+        if math.isnan(v):
+            self._bad("NaN value")
+            return None
+        return min(max(v, 0.0), 1.0)
+
+    def _bad(self, what: str) -> None:
+        self.counters["bad_input"] += 1
+        log.debug("ignored bad input: %s", what)
+
+    def _notify(self, pad: int, name: str, value: float) -> None:
+        for cb in list(self._subs):
+            try:
+                cb(pad, name, value)
+            except Exception:  # a subscriber's bug must not reach the caller
+                log.exception("state subscriber failed")
+
+    def _analyze(self, p: int, path: str) -> None:
+        from ..audio_io import AudioFileError, load_audio
+        from ..signal import fit_one_shot, peak_normalize
+        try:
+            audio, _ = load_audio(path)
+            x = peak_normalize(fit_one_shot(audio))
+            z, c = self.renderer.encode(x)
+        except (AudioFileError, RuntimeError, TimeoutError) as exc:
+            self.counters["analyze_errors"] = self.counters.get("analyze_errors", 0) + 1
+            log.warning("analyze pad %d: %s", p + 1, exc)
+            return
+        with self._lock:
+            pd = self.pads[p]
+            pd.z_center = np.asarray(z[0], np.float32)
+            pd.kick, pd.snare, pd.cymbal = (float(v) for v in np.asarray(c[0]).reshape(-1)[:3])
+            pd.variation = 0.0
+        self._request(p)
+        for k in ("kick", "snare", "cymbal", "variation"):
+            self._notify(p + 1, k, float(getattr(self.pads[p], k)))

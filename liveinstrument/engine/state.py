@@ -1,0 +1,194 @@
+"""Pad and kit state: what a performer sets, how 0..1 controls map to sound, kit files.
+
+A kit file is human-readable YAML (``kit.yaml``) with every pad's parameters,
+latent vectors and the model hash; the pads' raw generator output lives next to
+it (``kit_audio/padNN.wav``, one channel per round-robin slot, float32 at 44.1
+kHz) so a saved kit sounds the same tomorrow, whatever weights are installed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..signal import LATENT_DIM, N_CLASSES, sliders_to_classes
+
+# Variation slider 0..1 -> alpha in [0, ALPHA_MAX]. |z| ~ 11 for z ~ N(0, I_128);
+# 3.0 is a clearly audible step that stays near G's shell. The lead calibrates it
+# against measured spectral distance once trained weights exist.
+ALPHA_MAX = 3.0
+# Round-robin 0..1 -> norm of the per-hit random z offset (0 = every hit identical).
+RR_MAX_NORM = 2.0
+TUNE_RANGE_ST = 12.0          # tune 0..1 -> -12..+12 semitones
+GAIN_UNITY = 0.8              # gain control value that means 0 dB
+GAIN_MAX_DB = 6.0             # gain 1.0 -> +6 dB
+_GAIN_EXP = math.log(10 ** (GAIN_MAX_DB / 20)) / math.log(1.0 / GAIN_UNITY)
+
+# Parameters that change the rendered audio (need the renderer) vs. the mixer only.
+RENDER_PARAMS = frozenset({"kick", "snare", "cymbal", "variation", "variation_y",
+                           "tune", "decay", "round_robin"})
+MIXER_PARAMS = frozenset({"pan", "gain", "velocity_timbre"})
+
+# General MIDI drum notes for the first pads, then chromatic from 36 (16-pad layout).
+GM_DEFAULT = (
+    ("kick", 36, (1.0, 0.0, 0.0), 0), ("snare", 38, (0.0, 1.0, 0.0), 0),
+    ("closed hat", 42, (0.0, 0.0, 1.0), 1), ("open hat", 46, (0.0, 0.0, 1.0), 1),
+    ("crash", 49, (0.0, 0.0, 1.0), 0), ("ride", 51, (0.0, 0.2, 1.0), 0),
+    ("low tom", 45, (0.7, 0.5, 0.0), 0), ("high tom", 48, (0.4, 0.7, 0.0), 0),
+)
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return (v / n).astype(np.float32) if n > 1e-9 else np.eye(1, v.size, dtype=np.float32)[0]
+
+
+def random_directions(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal (e1, e2) from a Gaussian (paper Fig. 1)."""
+    e1 = unit(rng.standard_normal(LATENT_DIM))
+    e2 = rng.standard_normal(LATENT_DIM)
+    e2 = unit(e2 - e1 * float(e2 @ e1))
+    return e1, e2
+
+
+def gain_to_amp(g: float) -> float:
+    """Gain control 0..1 -> linear amplitude: 0 -> silent, 0.8 -> 0 dB, 1 -> +6 dB."""
+    return 0.0 if g <= 0.0 else float((g / GAIN_UNITY) ** _GAIN_EXP)
+
+
+def pan_to_lr(p: float) -> tuple[float, float]:
+    """Equal-power pan law (-3 dB in the centre, so stacked voices keep headroom)."""
+    th = min(max(p, 0.0), 1.0) * math.pi / 2
+    return math.cos(th), math.sin(th)
+
+
+def tune_to_semitones(t: float) -> float:
+    return (min(max(t, 0.0), 1.0) - 0.5) * 2.0 * TUNE_RANGE_ST
+
+
+@dataclass
+class Pad:
+    """One pad: the paper's controls (soft classes, z_center, e1/e2, alpha/beta) and more."""
+    name: str = "pad"
+    note: int = 36
+    kick: float = 0.0
+    snare: float = 0.0
+    cymbal: float = 0.0
+    variation: float = 0.0        # alpha = variation * ALPHA_MAX
+    variation_y: float = 0.5      # beta = (variation_y - 0.5) * 2 * ALPHA_MAX
+    tune: float = 0.5
+    decay: float = 1.0
+    pan: float = 0.5
+    gain: float = GAIN_UNITY
+    velocity_timbre: float = 0.0
+    round_robin: float = 0.25
+    choke: int = 0                # 0 = none; pads sharing a group cut each other
+    seed: int = 0                 # seeds this pad's round-robin offsets
+    z_center: np.ndarray = field(default_factory=lambda: np.zeros(LATENT_DIM, np.float32))
+    e1: np.ndarray = field(default_factory=lambda: np.eye(1, LATENT_DIM, 0, dtype=np.float32)[0])
+    e2: np.ndarray = field(default_factory=lambda: np.eye(1, LATENT_DIM, 1, dtype=np.float32)[0])
+
+    def z(self) -> np.ndarray:
+        """z = z_center + alpha e1 + beta e2."""
+        alpha = self.variation * ALPHA_MAX
+        beta = (self.variation_y - 0.5) * 2.0 * ALPHA_MAX
+        return (self.z_center + alpha * self.e1 + beta * self.e2).astype(np.float32)
+
+    def classes(self) -> np.ndarray:
+        return sliders_to_classes([self.kick, self.snare, self.cymbal])
+
+    def params(self) -> dict[str, float]:
+        from .commands import PAD_PARAMS
+        return {k: float(getattr(self, k)) for k in PAD_PARAMS}
+
+    # ------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "note": int(self.note), **self.params(),
+             "choke": int(self.choke), "seed": int(self.seed)}
+        for k in ("z_center", "e1", "e2"):
+            d[k] = [round(float(x), 7) for x in getattr(self, k)]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Pad":
+        pad = cls()
+        for k, v in d.items():
+            if k in ("z_center", "e1", "e2"):
+                a = np.asarray(v, dtype=np.float32).reshape(-1)
+                if a.size != LATENT_DIM:
+                    raise ValueError(f"pad {d.get('name')}: {k} has {a.size} values, expected {LATENT_DIM}")
+                setattr(pad, k, a)
+            elif hasattr(pad, k):
+                setattr(pad, k, type(getattr(pad, k))(v))
+        return pad
+
+
+def default_kit(n_pads: int = 16, seed: int = 0) -> list[Pad]:
+    """GM drum map on the first pads, then chromatic notes from 36; random z_center per pad."""
+    rng = np.random.default_rng(seed)
+    pads: list[Pad] = []
+    used = {n for _, n, _, _ in GM_DEFAULT}
+    spare = (n for n in range(36, 128) if n not in used)
+    for i in range(n_pads):
+        if i < len(GM_DEFAULT):
+            name, note, cls_, choke = GM_DEFAULT[i]
+        else:
+            name, note, cls_, choke = f"pad {i + 1}", next(spare), tuple(rng.uniform(0, 1, N_CLASSES)), 0
+        e1, e2 = random_directions(rng)
+        pads.append(Pad(name=name, note=note, kick=float(cls_[0]), snare=float(cls_[1]),
+                        cymbal=float(cls_[2]), choke=choke, seed=int(rng.integers(2**31)),
+                        z_center=rng.standard_normal(LATENT_DIM).astype(np.float32), e1=e1, e2=e2))
+    return pads
+
+
+# ---------------------------------------------------------------- kit files
+KIT_VERSION = 1
+
+
+def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict[int, np.ndarray],
+             extra: dict | None = None) -> Path:
+    """Write ``path`` (YAML) and ``<stem>_audio/padNN.wav`` (raw slots, one channel each)."""
+    import soundfile as sf
+    from ..signal import SAMPLE_RATE
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    audio_dir = p.with_name(p.stem + "_audio")
+    audio_dir.mkdir(exist_ok=True)
+    entries = []
+    for i, pad in enumerate(pads):
+        d = pad.to_dict()
+        if i in raw_audio and raw_audio[i] is not None:
+            fn = f"pad{i + 1:02d}.wav"
+            sf.write(str(audio_dir / fn), np.asarray(raw_audio[i], np.float32).T, SAMPLE_RATE, subtype="FLOAT")
+            d["audio"] = f"{audio_dir.name}/{fn}"
+        entries.append(d)
+    doc = {"drumgan_kit": KIT_VERSION, "model_hash": model_hash, "sample_rate": SAMPLE_RATE,
+           **(extra or {}), "pads": entries}
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    # latent vectors on one line each: the file stays scannable
+    _Dumper.add_representer(list, lambda dm, v: dm.represent_sequence(
+        "tag:yaml.org,2002:seq", v, flow_style=len(v) > 8 and all(isinstance(x, float) for x in v)))
+    p.write_text(yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=10_000))
+    return p
+
+
+def load_kit(path: str | Path) -> tuple[list[Pad], str, dict[int, np.ndarray], dict]:
+    """Read a kit: (pads, model_hash, raw slot audio per pad index [slots, N], whole doc)."""
+    import soundfile as sf
+    p = Path(path)
+    doc = yaml.safe_load(p.read_text())
+    if not isinstance(doc, dict) or "pads" not in doc:
+        raise ValueError(f"{p}: not a DrumGAN kit file (no 'pads' list)")
+    pads, raw = [], {}
+    for i, d in enumerate(doc["pads"]):
+        pads.append(Pad.from_dict({k: v for k, v in d.items() if k != "audio"}))
+        if d.get("audio"):
+            a, _ = sf.read(str(p.parent / d["audio"]), dtype="float32", always_2d=True)
+            raw[i] = np.ascontiguousarray(a.T)
+    return pads, str(doc.get("model_hash", "")), raw, doc

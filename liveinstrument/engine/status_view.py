@@ -1,0 +1,40 @@
+"""Live status view (rich): pads, last hits, callback load, xruns, ring fill."""
+from __future__ import annotations
+
+import time
+
+from rich.table import Table
+
+from .instrument import Instrument
+from .shm_ring import GEN
+
+
+def ring_fill(inst: Instrument, pad: int) -> float:
+    """Fraction of the pad's round-robin slots holding a variation not yet played."""
+    core_rr = int(inst.mixer.meta[pad, 0])
+    if core_rr <= 1:
+        return 1.0 if core_rr == 1 else 0.0
+    # a played slot is refilled when the renderer publishes a new buffer for it; distinct
+    # buffers in the map approximates the number of fresh variations
+    return len(set(int(b) for b in inst.mixer.map[pad, :core_rr])) / core_rr
+
+
+def render_status(inst: Instrument, out, t0: float) -> Table:
+    m = inst.mixer
+    st = out.stats()
+    head = (f"[b]DrumGAN Live[/b]  {st.get('device', '?')}  {st.get('samplerate')} Hz / {st.get('blocksize')} "
+            f"| callback p50 {st.get('p50_ms', 0):.2f} ms p99 {st.get('p99_ms', 0):.2f} ms "
+            f"(load {100 * st.get('load_p99', 0):.0f}%) | xruns {st.get('xruns', 0)} "
+            f"| voices {m.active_voices()}/{m.max_voices} | hits {m.hits} | model {inst.model_hash} "
+            f"| up {time.monotonic() - t0:.0f} s")
+    t = Table(title=head, expand=True, title_justify="left")
+    for col in ("pad", "name", "note", "kick", "snare", "cym", "var", "tune", "gain", "gen", "ring", "last hit"):
+        t.add_column(col, justify="right" if col not in ("name",) else "left")
+    now = m.frames
+    for i, p in enumerate(inst.pads):
+        lh = m.last_hit_frame[i]
+        ago = f"{(now - lh) / inst.sample_rate:5.1f} s v{m.last_hit_vel[i]:.2f}" if lh >= 0 else "-"
+        t.add_row(str(i + 1), p.name, str(p.note), f"{p.kick:.2f}", f"{p.snare:.2f}", f"{p.cymbal:.2f}",
+                  f"{p.variation:.2f}", f"{p.tune:.2f}", f"{p.gain:.2f}", str(int(inst.ring.hdr[i, GEN])),
+                  f"{100 * ring_fill(inst, i):.0f}%", ago)
+    return t

@@ -1,0 +1,116 @@
+"""Shared fixtures: a real JACK server (dummy backend) per test module, a small offline instrument.
+
+``jack_server`` starts ``jackd -n NAME -d dummy -r 44100 -p 128`` under a unique
+server name, sets ``JACK_DEFAULT_SERVER`` so PortAudio and JACK clients in this
+process find it, re-initialises PortAudio (it enumerates host APIs only at
+init, so a server started after ``import sounddevice`` is otherwise invisible),
+waits until a client can connect, yields a small info object, then stops the
+server it started (by its own PID) and restores the environment.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass
+class JackServer:
+    name: str
+    rate: int
+    period: int
+    proc: subprocess.Popen
+    log_path: str
+
+
+def _start_jackd(rate: int = 44_100, period: int = 128, tmp_path=None) -> JackServer:
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd not installed (Debian package jackd2; scripts/install-system-deps.sh)")
+    try:
+        import jack  # noqa: F401
+    except (ImportError, OSError) as exc:
+        pytest.skip(f"JACK-Client unusable: {exc}")
+    name = f"drumgan_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    log_path = os.path.join(str(tmp_path) if tmp_path else "/tmp", f"{name}.log")
+    env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(["jackd", "--no-realtime" if os.environ.get("DRUMGAN_JACK_NO_RT") else "-R",
+                                 "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    import jack
+    t_end = time.monotonic() + 15.0
+    last = None
+    while time.monotonic() < t_end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jackd exited with {proc.returncode}: {open(log_path).read()[-800:]}")
+        try:
+            c = jack.Client("drumgan_probe", servername=name, no_start_server=True)
+            ok = c.samplerate == rate
+            c.close()
+            if ok:
+                return JackServer(name, rate, period, proc, log_path)
+        except jack.JackError as exc:
+            last = exc
+        time.sleep(0.1)
+    _stop_jackd(proc)
+    raise RuntimeError(f"jackd '{name}' not ready after 15 s ({last}): {open(log_path).read()[-800:]}")
+
+
+def _stop_jackd(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)      # our own child, by PID
+        try:
+            proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5.0)
+
+
+@pytest.fixture(scope="module")
+def jack_server(tmp_path_factory):
+    """A running JACK dummy server (44.1 kHz, 128 frames) visible to PortAudio and JACK-Client."""
+    srv = _start_jackd(tmp_path=tmp_path_factory.mktemp("jack"))
+    old = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = srv.name
+    try:
+        import sounddevice as sd
+        sd._terminate()
+        sd._initialize()
+    except (ImportError, OSError):
+        pass
+    try:
+        yield srv
+    finally:
+        # PortAudio's JACK host API holds a client on this server: close it while the
+        # server still runs (libjack aborts the process if the server vanishes first).
+        pa = None
+        try:
+            import sounddevice as pa
+            pa._terminate()
+        except (ImportError, OSError):
+            pa = None
+        _stop_jackd(srv.proc)
+        if old is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = old
+        if pa is not None:
+            try:
+                pa._initialize()
+            except OSError:
+                pass
+
+
+@pytest.fixture(scope="session")
+def random_synth():
+    """One untrained generator for the whole session (loading torch once keeps tests short)."""
+    import torch
+    torch.set_num_threads(1)
+    from liveinstrument.synth import DrumSynth
+    return DrumSynth.random(0)
