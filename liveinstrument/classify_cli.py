@@ -21,7 +21,11 @@ def run(args) -> int:
     from .audio_io import AudioFileError, iter_audio_files, load_one_shot
     from .classify import MODELS, SoundClassifier
 
-    clf = SoundClassifier(args.model or MODELS / "classifier.safetensors")
+    try:
+        clf = SoundClassifier(args.model or MODELS / "classifier.safetensors")
+    except FileNotFoundError as exc:
+        print(f"drumgan classify: {exc}", file=sys.stderr)
+        return 2
     failed = 0
     for path in iter_audio_files(args.paths):
         try:

@@ -35,9 +35,15 @@ Choices recorded here (and in models/README.md):
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the functions that need it: the live engine's audio process
+# uses this module's constants and numpy helpers and must not load torch.
 
 SAMPLE_RATE = 44_100
 N_SAMPLES = 24_255  # 0.55 s
@@ -104,10 +110,12 @@ def peak_normalize(x: np.ndarray, peak: float = 1.0, eps: float = 1e-9) -> np.nd
 
 
 # ---------------------------------------------------------------- STFT and its inverse
-_windows: dict[tuple[str, torch.dtype], torch.Tensor] = {}
+_windows: dict = {}
 
 
-def _window(device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def _window(device, dtype=None) -> torch.Tensor:
+    import torch
+    dtype = dtype or torch.float32
     key = (str(device), dtype)
     if key not in _windows:
         _windows[key] = torch.hann_window(N_FFT, device=device, dtype=dtype)
@@ -116,6 +124,7 @@ def _window(device: torch.device, dtype: torch.dtype = torch.float32) -> torch.T
 
 def stft(audio: torch.Tensor) -> torch.Tensor:
     """Complex STFT [..., N_BINS, N_FRAMES] (Nyquist dropped) of [..., N_SAMPLES] audio."""
+    import torch
     shape = audio.shape[:-1]
     a = audio.reshape(-1, audio.shape[-1]).float()
     spec = torch.stft(a, N_FFT, HOP, window=_window(a.device), center=True,
@@ -125,6 +134,7 @@ def stft(audio: torch.Tensor) -> torch.Tensor:
 
 def istft(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor:
     """Inverse of :func:`stft`: [..., N_BINS, N_FRAMES] complex -> [..., length] audio."""
+    import torch
     shape = spec.shape[:-2]
     s = spec.reshape(-1, *spec.shape[-2:])
     s = torch.cat([s, torch.zeros_like(s[:, :1, :])], dim=1)  # restore the Nyquist bin
@@ -132,11 +142,12 @@ def istft(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor:
     return a.reshape(*shape, length)
 
 
-_demod: dict[str, torch.Tensor] = {}
+_demod: dict = {}
 
 
 def _demodulator(n_frames: int, device: torch.device) -> torch.Tensor:
     """R[k, t] = (-1)**k * (-i)**(k t), complex [N_BINS, n_frames] (see module doc)."""
+    import torch
     key = f"{device}:{n_frames}"
     if key not in _demod:
         k = torch.arange(N_BINS, device=device)[:, None]
@@ -149,6 +160,7 @@ def _demodulator(n_frames: int, device: torch.device) -> torch.Tensor:
 
 def to_model_spec(audio: torch.Tensor) -> torch.Tensor:
     """Audio [B, N_SAMPLES] -> G's target [B, 2, N_BINS, N_FRAMES] (see module doc)."""
+    import torch
     x = stft(audio) / SPEC_SCALE
     mag = x.abs().clamp_min(1e-12)
     y = x * mag.pow(COMPRESS - 1.0) * _demodulator(x.shape[-1], x.device)
@@ -157,6 +169,7 @@ def to_model_spec(audio: torch.Tensor) -> torch.Tensor:
 
 def from_model_spec(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor:
     """G's output [B, 2, N_BINS, T] -> audio [B, length]. Exact inverse of to_model_spec."""
+    import torch
     y = torch.complex(spec[..., 0, :, :].float(), spec[..., 1, :, :].float())
     y = y * _demodulator(y.shape[-1], y.device).conj()
     mag = y.abs().clamp_min(1e-12)
@@ -185,7 +198,7 @@ def mel_filterbank(n_mels: int = N_MELS, n_freqs: int = N_BINS + 1,
     return fb.astype(np.float32)
 
 
-_mel_fb: dict[str, torch.Tensor] = {}
+_mel_fb: dict = {}
 
 
 def log_mel(audio: torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
@@ -195,6 +208,7 @@ def log_mel(audio: torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
     soft-label classifier; the evaluation classifier uses another size), log10
     with a -100 dB floor, then scaled to roughly unit range.
     """
+    import torch
     a = audio.float()
     spec = torch.stft(a, N_FFT, HOP, window=_window(a.device), center=True,
                       pad_mode="reflect", return_complex=True)
@@ -217,6 +231,7 @@ def encoder_input(audio: torch.Tensor) -> torch.Tensor:
 
 def encoder_input_from_mag(mag: torch.Tensor) -> torch.Tensor:
     """As :func:`encoder_input`, from a magnitude spectrogram [B, N_BINS, T]."""
+    import torch
     ref = mag.flatten(1).amax(dim=1).clamp_min(1e-9)[:, None, None]
     rel = torch.log10(mag / ref + 1e-12).clamp_min(ENCODER_FLOOR_LOG10)
     return (1.0 - rel / ENCODER_FLOOR_LOG10).unsqueeze(1)
@@ -224,6 +239,7 @@ def encoder_input_from_mag(mag: torch.Tensor) -> torch.Tensor:
 
 def log_magnitude(audio: torch.Tensor, floor_db: float = -80.0) -> torch.Tensor:
     """20 log10 |X| in dB relative to each sound's peak bin, floored (for spectral losses)."""
+    import torch
     mag = stft(audio).abs()
     ref = mag.flatten(1).amax(dim=1).clamp_min(1e-9)[:, None, None]
     return (20.0 * torch.log10(mag / ref + 1e-12)).clamp_min(floor_db)

@@ -83,22 +83,40 @@ class DrumSynth:
         return cls(Generator(GeneratorConfig()), None, pick_device(device), model_hash=f"random-{seed}")
 
     # ------------------------------------------------------------ the interface
+    def _inference_plan(self):
+        """Frozen forward (weights pre-scaled and pre-cast), rebuilt if the weights change."""
+        key = (self.bf16, tuple(p._version for p in self.generator.parameters()))
+        if getattr(self, "_plan_key", None) != key:
+            with torch.inference_mode(False):
+                self._plan = self.generator.inference_plan(torch.bfloat16 if self.bf16 else torch.float32)
+            self._plan_key = key
+        return self._plan
+
     @torch.inference_mode()
-    def generate(self, z: np.ndarray, c: np.ndarray) -> np.ndarray:
+    def generate(self, z: np.ndarray, c: np.ndarray, abort=None) -> np.ndarray | None:
         """z [n, 128], c [n, 3] (soft class probabilities) -> float32 audio [n, N_SAMPLES].
 
         The output is finite, DC-free-ish (the STFT has no DC bin bias) and
-        peak-normalised to 0.99 per sound; silence stays silent.
+        peak-normalised to 0.99 per sound; silence stays silent. ``abort`` (a
+        callable, optional) is polled between generator blocks; when it returns
+        true the render stops and ``None`` is returned (preemptible background work).
         """
         z_t = torch.as_tensor(np.asarray(z, dtype=np.float32), device=self.device).reshape(-1, self.latent_dim)
         c_t = torch.as_tensor(np.asarray(c, dtype=np.float32), device=self.device).reshape(-1, S.N_CLASSES)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            spec = self.generator(z_t, c_t)
-        audio = S.from_model_spec(spec.float())
+        spec = self._inference_plan().run(z_t, c_t, abort)
+        if spec is None:
+            return None
+        audio = S.from_model_spec(spec)
         audio = torch.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-        audio = audio * torch.from_numpy(S.fade_window()).to(audio.device)
+        audio = audio * self._fade(audio.device)
         peak = audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
-        return (audio * (0.99 / peak)).cpu().numpy().astype(np.float32)
+        return (audio * (0.99 / peak)).cpu().numpy().astype(np.float32, copy=False)
+
+    def _fade(self, device) -> torch.Tensor:
+        f = getattr(self, "_fade_t", None)
+        if f is None or f.device != device:
+            f = self._fade_t = torch.from_numpy(S.fade_window()).to(device)
+        return f
 
     def encode(self, audio: np.ndarray, refine_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """audio [n, N_SAMPLES] at 44.1 kHz (onset at 0) -> (z [n, 128], c [n, 3]).

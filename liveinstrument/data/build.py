@@ -25,6 +25,7 @@ LABELS = (*CLASSES, "other")
 SILENCE_PEAK = 10 ** (-70 / 20)  # -70 dBFS: a "sample" quieter than this is an empty file
 NEAR_DUPLICATE_COS = 0.997       # log-mel cosine across kits: the same recording re-used
 SAME_KIT_DUPLICATE_COS = 0.9995  # within a kit: velocity layers that are one recording at other gains
+FINGERPRINT_FLOOR_DB = 70.0      # below the loudest mel cell: a file's own noise floor must not count
 
 MANIFEST_COLUMNS = ("index", "path", "package", "kit", "instrument", "label", "class", "licence",
                     "original_rate", "duration_s", "split", "real", "status", "reason", "duplicate_of")
@@ -52,9 +53,15 @@ def split_of(kit: str) -> str:
 
 
 def _fingerprint(audio: np.ndarray) -> np.ndarray:
-    """Mean-removed, unit-norm log-mel: cosine near 1 means the same recording."""
+    """Mean-removed, unit-norm log-mel: cosine near 1 means the same recording.
+
+    Floored FINGERPRINT_FLOOR_DB below each sound's loudest mel cell: otherwise the
+    16-bit quantisation floor (relatively louder in a quieter copy) decides the
+    cosine of a gain-scaled copy and it passes as a different sound.
+    """
     with torch.no_grad():
         m = S.log_mel(torch.from_numpy(audio)).flatten(1).numpy()
+    m = np.maximum(m, m.max(axis=1, keepdims=True) - FINGERPRINT_FLOOR_DB / 50.0)  # log_mel is log10(P) / 5
     m = m - m.mean(axis=1, keepdims=True)
     return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
 
@@ -63,15 +70,21 @@ def load_item(item: SourceItem) -> tuple[np.ndarray, int, float]:
     """Raw audio of an item at 44.1 kHz mono: (audio, original rate, original duration s)."""
     if item.audio is not None:
         rate = item.rate or S.SAMPLE_RATE
-        x = resample(item.audio, rate)
+        # as load_audio does for files: a non-finite sample must not turn a sound into NaNs
+        x = resample(np.nan_to_num(item.audio, nan=0.0, posinf=0.0, neginf=0.0), rate)
         return x, rate, item.audio.shape[-1] / rate
     x, rate = load_audio(item.path)
     return x, rate, x.shape[-1] / S.SAMPLE_RATE
 
 
 def build(items: list[SourceItem], out_dir: str | Path, name: str = "real",
-          progress=None) -> BuildReport:
-    """Process ``items`` into ``out_dir/name.npz`` + ``name.csv``; never dies on one bad file."""
+          progress=None, classifier=None, min_confidence: float = 0.8) -> BuildReport:
+    """Process ``items`` into ``out_dir/name.npz`` + ``name.csv``; never dies on one bad file.
+
+    With ``classifier`` (a :class:`liveinstrument.classify.SoundClassifier`), sounds whose
+    names carry no class are labelled by it when its top probability reaches
+    ``min_confidence``; the manifest says so in ``reason``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
@@ -96,7 +109,7 @@ def build(items: list[SourceItem], out_dir: str | Path, name: str = "real",
         if it.label == "not-one-shot":
             row.update(status="left out", reason="not a one-shot (roll, swirl, choke, loop or beat)")
             continue
-        if it.label == "unlabelled":
+        if it.label == "unlabelled" and classifier is None:
             row.update(status="left out", reason="no class in folder/file name (use --label-with-classifier)")
             continue
         try:
@@ -110,6 +123,15 @@ def build(items: list[SourceItem], out_dir: str | Path, name: str = "real",
             row.update(status="left out", reason="silent (peak below -70 dBFS)")
             continue
         shot = S.peak_normalize(S.fit_one_shot(raw))
+        if it.label == "unlabelled":
+            probs = classifier.probs(shot[None])[0]
+            if probs.max() < min_confidence:
+                row.update(status="left out", reason=f"no class in name and the classifier is unsure "
+                                                     f"(top probability {probs.max():.2f})")
+                continue
+            row.update(label=CLASSES[int(probs.argmax())], reason=f"labelled by the classifier "
+                                                                  f"(p={probs.max():.2f})")
+            row["class"] = row["label"]
         digest = hashlib.sha1(np.round(shot * 2 ** 15).astype(np.int16).tobytes()).hexdigest()
         if digest in seen_hash:
             row.update(status="left out", reason="identical to another file",

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--name", default="real", help="set name: writes NAME.npz and NAME.csv (default: real)")
     b.add_argument("--folder", action="append", default=[], metavar="DIR",
                    help="also use a folder of WAV/FLAC/AIFF one-shots (labels from folder/file names); repeatable")
+    b.add_argument("--label-with-classifier", action="store_true",
+                   help="label files whose names carry no class with models/classifier.safetensors "
+                        "(kept when its top probability >= 0.8)")
     b.add_argument("--no-hydrogen", action="store_true", help="skip the Hydrogen kits")
     b.add_argument("--no-fluid", action="store_true", help="skip FluidR3 GM drum kits")
     b.set_defaults(func=_build)
@@ -54,7 +57,12 @@ def _build(args) -> int:
         return 2
     with Progress(console=con) as prog:
         task = prog.add_task("building", total=len(items))
-        report = build(items, args.out, args.name, progress=lambda n, t: prog.update(task, completed=n))
+        clf = None
+        if args.label_with_classifier:
+            from ..classify import SoundClassifier
+            clf = SoundClassifier()
+        report = build(items, args.out, args.name, progress=lambda n, t: prog.update(task, completed=n),
+                       classifier=clf)
     for line in report.lines():
         print(line)
     print(f"wrote {Path(args.out) / (args.name + '.npz')} and {Path(args.out) / (args.name + '.csv')}")

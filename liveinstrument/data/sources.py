@@ -173,6 +173,12 @@ GM_DRUM_NOTES = {
 FLUID_KITS = {0: "Standard", 8: "Room", 16: "Power", 24: "Electronic", 25: "TR-808",
               32: "Jazz", 40: "Brush", 48: "Orchestra"}
 FLUID_VELOCITIES = (50, 90, 127)
+# Where a GS kit's sound is not the GM name (names that lie): the Orchestra set puts timpani
+# on notes 41-53 (hats, crashes and rides in GM), the Brush set's note 40 is a brush swirl.
+FLUID_OVERRIDES = {
+    "Orchestra": {n: (f"Timpani ({GM_DRUM_NOTES[n][0]} note)", "other") for n in range(41, 54)},
+    "Brush": {40: ("Brush Swirl", "not-one-shot")},
+}
 
 
 def fluid_items(sf2: Path = FLUID_SF2, kits=FLUID_KITS, velocities=FLUID_VELOCITIES,
@@ -215,7 +221,7 @@ def fluid_items(sf2: Path = FLUID_SF2, kits=FLUID_KITS, velocities=FLUID_VELOCIT
             hop = int(gap_s * sr)
             for i, (note, vel) in enumerate(order):
                 seg = mono[i * hop:(i + 1) * hop]
-                name, label = GM_DRUM_NOTES[note]
+                name, label = FLUID_OVERRIDES.get(kit_name, {}).get(note, GM_DRUM_NOTES[note])
                 items.append(SourceItem(f"sf2://FluidR3_GM/{kit_name}/{note}/{vel}", "fluid-soundfont-gm",
                                         f"FluidR3 {kit_name}", name, label, "MIT",
                                         audio=seg.copy(), rate=sr))
@@ -225,8 +231,8 @@ def fluid_items(sf2: Path = FLUID_SF2, kits=FLUID_KITS, velocities=FLUID_VELOCIT
 # ------------------------------------------------------------------ user folders
 def folder_items(root: str | Path, licence: str = "user-supplied") -> list[SourceItem]:
     """Every audio file under ``root``; the label comes from the nearest folder or file name
-    that names a class (e.g. ``MyLib/Kicks/k1.wav`` -> kick), else ``unlabelled`` (the
-    classifier labels those). The kit is the first folder level below ``root``."""
+    that names a class (e.g. ``MyLib/Kicks/k1.wav`` -> kick; ``MyLib/Toms/t1.wav`` -> other),
+    else ``unlabelled`` (the classifier labels those). The kit is the first folder level below ``root``."""
     root = Path(root)
     items: list[SourceItem] = []
     for p in sorted(q for q in root.rglob("*") if q.suffix.lower() in AUDIO_SUFFIXES):
@@ -234,7 +240,10 @@ def folder_items(root: str | Path, licence: str = "user-supplied") -> list[Sourc
         label = "unlabelled"
         for part in [p.stem, *reversed(rel.parts[:-1])]:
             guess = label_from_name(part)
-            if guess in CLASSES or guess == "not-one-shot":
+            # "other" is also label_from_name's fallback: take it only when the name says so
+            # (Toms/, Percussion/, cowbell.wav), so toms are kept apart rather than unlabelled.
+            if guess in CLASSES or guess == "not-one-shot" or (
+                    guess == "other" and _OTHER.search(part.replace("_", " "))):
                 label = guess
                 break
         kit = rel.parts[0] if len(rel.parts) > 1 else root.name

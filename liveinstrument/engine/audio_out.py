@@ -65,6 +65,35 @@ def find_output_device(spec: str | int | None = None) -> int | None:
     return None
 
 
+def find_input_device(spec: str | int | None = None, like: int | None = None) -> int | None:
+    """Input device for ``spec`` (index or name substring); default: the output device ``like`` when
+    it has inputs (a duplex JACK/ALSA device), else JACK's or the system's default input."""
+    import sounddevice as sd
+    devs = sd.query_devices()
+    if spec is not None and str(spec).strip() != "":
+        if str(spec).isdigit():
+            i = int(spec)
+            return i if 0 <= i < len(devs) and devs[i]["max_input_channels"] > 0 else None
+        for i, d in enumerate(devs):
+            if str(spec).lower() in d["name"].lower() and d["max_input_channels"] > 0:
+                return i
+        return None
+    if like is not None and devs[like]["max_input_channels"] > 0:
+        return int(like)
+    ja = jack_hostapi()
+    if ja is not None:
+        d = sd.query_hostapis()[ja]["default_input_device"]
+        if d is not None and d >= 0:
+            return int(d)
+    try:
+        d = sd.default.device[0]
+        if d is not None and d >= 0 and devs[d]["max_input_channels"] > 0:
+            return int(d)
+    except Exception:
+        pass
+    return None
+
+
 def _policy_name() -> str:
     import os
     try:
@@ -82,6 +111,7 @@ class _Timing:
         self.n = 0
         self.xruns = 0
         self.oversize = 0
+        self.input_overflows = 0
 
     def summary(self, block_s: float) -> dict:
         k = min(self.n, N_TIMINGS)
@@ -112,10 +142,16 @@ class _GcGuard:
 
 
 class AudioOut:
-    """sounddevice OutputStream driving the instrument's mixer."""
+    """sounddevice OutputStream driving the instrument's mixer.
+
+    With ``input_sink`` (an object with ``channels`` and ``write(indata, frames)``, e.g.
+    :class:`liveinstrument.capture.input_stream.InputRing`) the stream is duplex: each
+    callback first hands the input block to the sink (a copy into a preallocated ring,
+    nothing else), then mixes as usual. ``input_device`` defaults to the output device.
+    """
 
     def __init__(self, instrument: Instrument, device: int | str | None = None, samplerate: int | None = None,
-                 blocksize: int = 128, channels: int = 2):
+                 blocksize: int = 128, channels: int = 2, input_sink=None, input_device: int | str | None = None):
         import sounddevice as sd
         self.inst = instrument
         self.device = device if isinstance(device, int) else find_output_device(device)
@@ -134,9 +170,29 @@ class AudioOut:
         self._mixer = instrument.mixer
         self._queue = instrument.events
         self._scratch = np.zeros((instrument.mixer.max_block, max(2, self.channels)), np.float32)
-        self.stream = sd.OutputStream(device=self.device, samplerate=self.samplerate, blocksize=blocksize,
-                                      channels=self.channels, dtype="float32", latency="low",
-                                      callback=self._callback)
+        self._input_sink = input_sink
+        self.input_device = None
+        if input_sink is None:
+            self.stream = sd.OutputStream(device=self.device, samplerate=self.samplerate, blocksize=blocksize,
+                                          channels=self.channels, dtype="float32", latency="low",
+                                          callback=self._callback)
+        else:
+            self.input_device = input_device if isinstance(input_device, int) else \
+                find_input_device(input_device, like=self.device)
+            if self.input_device is None:
+                raise RuntimeError(f"no audio input device{f' {input_device!r}' if input_device else ''}")
+            iinfo = sd.query_devices(self.input_device)
+            in_ch = max(1, min(int(input_sink.channels), int(iinfo["max_input_channels"])))
+            self.input_device_name = f"{iinfo['name']} ({sd.query_hostapis(iinfo['hostapi'])['name']})"
+            self.stream = sd.Stream(device=(self.input_device, self.device), samplerate=self.samplerate,
+                                    blocksize=blocksize, channels=(in_ch, self.channels), dtype="float32",
+                                    latency="low", callback=self._duplex_callback)
+
+    def _duplex_callback(self, indata, outdata, frames, time_info, status) -> None:
+        if status.input_overflow:
+            self.timing.input_overflows += 1
+        self._input_sink.write(indata, frames)
+        self._callback(outdata, frames, time_info, status)
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         t0 = time.perf_counter()
@@ -181,6 +237,9 @@ class AudioOut:
         s["blocksize"] = self.blocksize
         s["samplerate"] = self.samplerate
         s["audio_thread_policy"] = self.thread_policy
+        if self._input_sink is not None:
+            s["input_device"] = self.input_device_name
+            s["input_overflows"] = self.timing.input_overflows
         return s
 
     def __enter__(self) -> "AudioOut":

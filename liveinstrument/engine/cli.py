@@ -45,6 +45,21 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voices", type=int, default=32, help="polyphony (default 32)")
     p.add_argument("--per-pad-outputs", action="store_true", help="extra mono output per pad (DAW mixing)")
     p.add_argument("--seed", type=int, default=0)
+    g = p.add_argument_group("audio input (capture / beatbox; see liveinstrument/capture/README.md)")
+    g.add_argument("--input-device", help="input device index or name substring (default: the output "
+                                          "device when it has inputs); enables capture")
+    g.add_argument("--input-channel", type=int, default=1, help="input channel to listen to (1-based, default 1)")
+    g.add_argument("--beatbox", action="store_true", help="every input onset plays a drum at once "
+                                                          "(kick / snare / hat decided from the first ms)")
+    g.add_argument("--beatbox-pads", type=int, nargs=3, default=[1, 2, 3], metavar=("KICK", "SNARE", "HAT"),
+                   help="pads the three classes play (default 1 2 3: GM kick, snare, closed hat)")
+    g.add_argument("--decision-ms", type=float, default=6.0,
+                   help="ms of input after an onset the class decision waits for (2-12; default 6)")
+    g.add_argument("--onset-k", type=float, default=5.0,
+                   help="onset threshold: median + K x MAD of the onset strength (lower = more sensitive)")
+    g.add_argument("--input-gate", type=float, default=-50.0, help="ignore input below this dBFS (default -50)")
+    g.add_argument("--beatbox-refine", action="store_true",
+                   help="also analyse each hit with the encoder and move the class pad towards it")
 
 
 def _start_controls(inst, args):
@@ -95,18 +110,39 @@ def run_live(args) -> int:
     t0 = time.monotonic()
     with Instrument(sample_rate=sr, models_dir=models, random_model=random_model, kit=args.kit,
                     max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed) as inst:
+        cap = _make_capture(inst, args, null)
         out = NullOut(inst, args.blocksize) if null else AudioOut(
-            inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0))
+            inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0),
+            input_sink=cap.ring if cap else None, input_device=getattr(args, "input_device", None))
         controls = _start_controls(inst, args)
         try:
             with out:
+                if cap is not None:
+                    cap.start()
                 _loop(inst, out, args, t0)
         finally:
+            if cap is not None:
+                cap.stop()
             if controls is not None and hasattr(controls, "close"):
                 controls.close()
         summary = {**out.stats(), "hits": inst.mixer.hits, "renders": inst.counters["render_requests"]}
+        if cap is not None:
+            summary["capture"] = cap.stats()
         print(json.dumps(summary))
     return 0
+
+
+def _make_capture(inst, args, null: bool):
+    """A Capture (audio input analysis) when --input-device or --beatbox asks for one."""
+    if not (getattr(args, "input_device", None) or getattr(args, "beatbox", False)):
+        return None
+    if null:
+        print("audio input needs an audio device: capture/beatbox off with --audio-device null")
+        return None
+    from ..capture import Capture
+    return Capture(inst, beatbox=args.beatbox, class_pads=tuple(args.beatbox_pads), decision_ms=args.decision_ms,
+                   input_channel=max(0, args.input_channel - 1), onset_k=args.onset_k, gate_dbfs=args.input_gate,
+                   refine=args.beatbox_refine)
 
 
 def _loop(inst, out, args, t0) -> None:

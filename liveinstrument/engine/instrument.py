@@ -24,7 +24,7 @@ from .events import ALL_OFF, NOTE_OFF, NOTE_ON, EventQueue
 from .mixer import Mixer
 from .renderer import RendererProcess, RenderRequest, SyncRenderer
 from .shm_ring import GEN, Ring, RingLayout
-from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_kit, pan_to_lr,
+from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_captured, load_kit, pan_to_lr,
                     random_directions, save_kit, tune_to_semitones)
 
 log = logging.getLogger("drumgan.engine")
@@ -53,9 +53,13 @@ class Instrument:
         self._master = 0.8
         self._rng = np.random.default_rng(seed)
         pads, raw, kit_hash = default_kit(n_pads, seed), {}, None
+        # raw audio a pad was analysed from (audio-input capture, analyze); saved with the kit
+        self.captured: dict[int, np.ndarray] = {}
+        self.capture = None                      # a running liveinstrument.capture.Capture, if any
         if kit:
-            pads, kit_hash, raw, _ = load_kit(kit)
+            pads, kit_hash, raw, doc = load_kit(kit)
             n_pads = len(pads)
+            self.captured = load_captured(kit, doc)
         self.pads: list[Pad] = pads
         self.n_pads = n_pads
         layout = RingLayout(n_pads=n_pads, n_slots=n_slots, n_bufs=n_slots + 12,
@@ -160,6 +164,24 @@ class Instrument:
             return
         threading.Thread(target=self._analyze, args=(p, str(path)), daemon=True, name="analyze").start()
 
+    def analyze_audio(self, pad: int, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *,
+                      keep_classes: bool = False, keep_audio: bool = True) -> None:
+        """Encode raw audio (mono float, onset near the start) with E in the renderer process and
+        set the pad from it, asynchronously (the audio-input capture path). ``keep_classes`` keeps
+        the pad's class sliders and takes only z (beatbox refinement). The raw audio is kept with
+        the kit (``save_kit``) even when no encoder is loaded, so it can be analysed later."""
+        p = self._pad_index(pad)
+        if p is None:
+            return
+        x = np.nan_to_num(np.asarray(audio, np.float32).reshape(-1))
+        if sample_rate != SAMPLE_RATE:
+            from ..audio_io import resample
+            x = resample(x, int(sample_rate), SAMPLE_RATE)
+        if keep_audio:
+            with self._lock:
+                self.captured[p] = x[:N_SAMPLES].copy()
+        threading.Thread(target=self._analyze, args=(p, x, keep_classes), daemon=True, name="analyze").start()
+
     def state(self) -> dict:
         with self._lock:
             pads = [{"pad": i + 1, "name": pd.name, "note": pd.note, "choke": pd.choke, **pd.params(),
@@ -215,7 +237,9 @@ class Instrument:
         raw = self.renderer.raw_audio()
         with self._lock:
             pads = [Pad.from_dict(p.to_dict()) for p in self.pads]
-        return save_kit(path, pads, self.model_hash, raw, {"engine_sample_rate": self.sample_rate})
+            captured = dict(self.captured)
+        return save_kit(path, pads, self.model_hash, raw, {"engine_sample_rate": self.sample_rate},
+                        captured=captured)
 
     def export_pad(self, pad: int, path: str | Path, sample_rate: int = SAMPLE_RATE) -> Path:
         """Write the pad's main sound (tune and decay applied) as a WAV file."""
@@ -293,11 +317,11 @@ class Instrument:
             except Exception:  # a subscriber's bug must not reach the caller
                 log.exception("state subscriber failed")
 
-    def _analyze(self, p: int, path: str) -> None:
+    def _analyze(self, p: int, source: str | np.ndarray, keep_classes: bool = False) -> None:
         from ..audio_io import AudioFileError, load_audio
         from ..signal import fit_one_shot, peak_normalize
         try:
-            audio, _ = load_audio(path)
+            audio = load_audio(source)[0] if isinstance(source, str) else source
             x = peak_normalize(fit_one_shot(audio))
             z, c = self.renderer.encode(x)
         except (AudioFileError, RuntimeError, TimeoutError) as exc:
@@ -307,8 +331,10 @@ class Instrument:
         with self._lock:
             pd = self.pads[p]
             pd.z_center = np.asarray(z[0], np.float32)
-            pd.kick, pd.snare, pd.cymbal = (float(v) for v in np.asarray(c[0]).reshape(-1)[:3])
+            if not keep_classes:
+                pd.kick, pd.snare, pd.cymbal = (float(v) for v in np.asarray(c[0]).reshape(-1)[:3])
             pd.variation = 0.0
+        self.counters["analyses"] = self.counters.get("analyses", 0) + 1
         self._request(p)
         for k in ("kick", "snare", "cymbal", "variation"):
             self._notify(p + 1, k, float(getattr(self.pads[p], k)))

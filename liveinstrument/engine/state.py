@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..latent import orthonormal_pair as random_directions  # noqa: F401 (re-exported for the engine)
 from ..signal import LATENT_DIM, N_CLASSES, sliders_to_classes
 
 # Variation slider 0..1 -> alpha in [0, ALPHA_MAX]. |z| ~ 11 for z ~ N(0, I_128);
@@ -39,19 +40,6 @@ GM_DEFAULT = (
     ("crash", 49, (0.0, 0.0, 1.0), 0), ("ride", 51, (0.0, 0.2, 1.0), 0),
     ("low tom", 45, (0.7, 0.5, 0.0), 0), ("high tom", 48, (0.4, 0.7, 0.0), 0),
 )
-
-
-def unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return (v / n).astype(np.float32) if n > 1e-9 else np.eye(1, v.size, dtype=np.float32)[0]
-
-
-def random_directions(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Orthonormal (e1, e2) from a Gaussian (paper Fig. 1)."""
-    e1 = unit(rng.standard_normal(LATENT_DIM))
-    e2 = rng.standard_normal(LATENT_DIM)
-    e2 = unit(e2 - e1 * float(e2 @ e1))
-    return e1, e2
 
 
 def gain_to_amp(g: float) -> float:
@@ -149,8 +137,9 @@ KIT_VERSION = 1
 
 
 def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict[int, np.ndarray],
-             extra: dict | None = None) -> Path:
-    """Write ``path`` (YAML) and ``<stem>_audio/padNN.wav`` (raw slots, one channel each)."""
+             extra: dict | None = None, captured: dict[int, np.ndarray] | None = None) -> Path:
+    """Write ``path`` (YAML) and ``<stem>_audio/padNN.wav`` (raw slots, one channel each);
+    ``captured`` (pad index -> mono audio a pad was analysed from) goes to ``captureNN.wav``."""
     import soundfile as sf
     from ..signal import SAMPLE_RATE
     p = Path(path)
@@ -164,6 +153,11 @@ def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict
             fn = f"pad{i + 1:02d}.wav"
             sf.write(str(audio_dir / fn), np.asarray(raw_audio[i], np.float32).T, SAMPLE_RATE, subtype="FLOAT")
             d["audio"] = f"{audio_dir.name}/{fn}"
+        if captured and captured.get(i) is not None:
+            fn = f"capture{i + 1:02d}.wav"
+            sf.write(str(audio_dir / fn), np.asarray(captured[i], np.float32).reshape(-1), SAMPLE_RATE,
+                     subtype="FLOAT")
+            d["captured"] = f"{audio_dir.name}/{fn}"
         entries.append(d)
     doc = {"drumgan_kit": KIT_VERSION, "model_hash": model_hash, "sample_rate": SAMPLE_RATE,
            **(extra or {}), "pads": entries}
@@ -187,8 +181,20 @@ def load_kit(path: str | Path) -> tuple[list[Pad], str, dict[int, np.ndarray], d
         raise ValueError(f"{p}: not a DrumGAN kit file (no 'pads' list)")
     pads, raw = [], {}
     for i, d in enumerate(doc["pads"]):
-        pads.append(Pad.from_dict({k: v for k, v in d.items() if k != "audio"}))
+        pads.append(Pad.from_dict({k: v for k, v in d.items() if k not in ("audio", "captured")}))
         if d.get("audio"):
             a, _ = sf.read(str(p.parent / d["audio"]), dtype="float32", always_2d=True)
             raw[i] = np.ascontiguousarray(a.T)
     return pads, str(doc.get("model_hash", "")), raw, doc
+
+
+def load_captured(path: str | Path, doc: dict) -> dict[int, np.ndarray]:
+    """The captured input audio stored with a kit (pad index -> mono float32); missing files skipped."""
+    import soundfile as sf
+    out = {}
+    for i, d in enumerate(doc.get("pads", [])):
+        f = d.get("captured") if isinstance(d, dict) else None
+        if f and (Path(path).parent / f).exists():
+            a, _ = sf.read(str(Path(path).parent / f), dtype="float32", always_2d=True)
+            out[i] = a[:, 0].copy()
+    return out

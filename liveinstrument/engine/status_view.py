@@ -37,4 +37,8 @@ def render_status(inst: Instrument, out, t0: float) -> Table:
         t.add_row(str(i + 1), p.name, str(p.note), f"{p.kick:.2f}", f"{p.snare:.2f}", f"{p.cymbal:.2f}",
                   f"{p.variation:.2f}", f"{p.tune:.2f}", f"{p.gain:.2f}", str(int(inst.ring.hdr[i, GEN])),
                   f"{100 * ring_fill(inst, i):.0f}%", ago)
+    cap = getattr(inst, "capture", None)          # audio input (liveinstrument.capture), when running
+    if cap is not None:
+        t.caption = cap.status_line()
+        t.caption_justify = "left"
     return t

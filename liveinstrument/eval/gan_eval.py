@@ -22,6 +22,8 @@ def class_balanced(audio: np.ndarray, labels: np.ndarray, per_class: int, rng: n
     idx = []
     for k in range(3):
         pool = np.flatnonzero(labels == k)
+        if len(pool) == 0:
+            continue  # a set without this class: balance the classes it has
         idx.append(rng.choice(pool, per_class, replace=len(pool) < per_class))
     return np.concatenate(idx)
 
@@ -74,6 +76,7 @@ def evaluate_gan(models_dir: str | Path = MODELS, data_path: str | Path = "data/
     p_tr, p_te = judge.probs(d["audio"][tr_idx]), judge.probs(d["audio"][te_idx])
     is_real_tr, is_real_te, is_gen = M.inception_score(p_tr)[0], M.inception_score(p_te)[0], M.inception_score(probs[g_idx])[0]
     out["table1"] = [
+        {"set": "real test kit (IS only)", "IS": is_real_te, "KID": None, "FD": None},
         {"set": "real train kits vs real test kit", "IS": is_real_tr,
          "KID": M.kid(f_tr, f_te)[0], "FD": M.frechet_distance(f_tr, f_te)},
         {"set": "DrumGAN Live vs real test kit", "IS": is_gen,

@@ -100,6 +100,7 @@ def main(args) -> int:
         E.load_state_dict({k: v.float() for k, v in load_file(str(run / "ckpt.safetensors")).items()})
         st = json.loads((run / "state.json").read_text())
         step, wall = st["step"], st["wall_seconds"]
+        g.manual_seed(cfg.seed * 1_000_003 + step)  # new latents, not a replay of the first run's
         print(f"resumed at step {step}")
     run.mkdir(parents=True, exist_ok=True)
     gen_hash = file_hash(args.generator)
@@ -115,8 +116,7 @@ def main(args) -> int:
                                                                    "recipe": asdict(cfg)}})
         E.train()
 
-    log = open(run / "log.csv", "a")
-    with Progress(TextColumn("[bold]E[/bold]"), BarColumn(),
+    with open(run / "log.csv", "a") as log, Progress(TextColumn("[bold]E[/bold]"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
                   TimeElapsedColumn()) as prog:
         task = prog.add_task("enc", total=cfg.steps, completed=step, loss="-")

@@ -165,6 +165,8 @@ class Trainer:
             mod.load_state_dict({k[len(prefix):]: v.float() for k, v in t.items() if k.startswith(prefix)})
         st = json.loads((ckpt_dir / "state.json").read_text())
         self.step, self.kimg_done, self.wall = st["step"], st["kimg_done"], st.get("wall_seconds", 0.0)
+        # A fresh batch stream: replaying the first run's batches would waste the resumed steps.
+        self.g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)
         self.log(f"resumed from {ckpt_dir}: step {self.step}, {self.kimg_done:.1f} kimg, "
                  f"{self.wall / 3600:.2f} h so far")
 
