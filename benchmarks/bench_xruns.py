@@ -7,11 +7,18 @@ a 100 Hz sweep of latent/class parameters over all pads keeps the renderer
 process busy all the time. Xruns are counted by the JACK server's own reports
 (a JACK client's xrun callback) and by PortAudio's underflow flags.
 
-    python benchmarks/bench_xruns.py [--seconds 60] [--period 128]
+Before the engine starts, the same JACK server runs for --floor-s seconds with only
+the monitor client attached: xruns there are the platform's (a VM's vCPU stalls, a
+busy host), not the engine's; both rates are printed per minute. A probe thread in
+the engine process sleeps 1 ms in a loop and records how late it wakes: that bounds
+how long any thread held the GIL (plus scheduling delay) during the run.
+
+    python benchmarks/bench_xruns.py [--seconds 60] [--period 128] [--floor-s 20]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -28,58 +35,84 @@ def main() -> int:
     ap.add_argument("--period", type=int, default=128)
     ap.add_argument("--voices", type=int, default=32)
     ap.add_argument("--rate", type=float, default=80.0, help="hits per second (keeps all voices busy)")
+    ap.add_argument("--floor-s", type=float, default=20.0, help="platform floor: JACK + monitor only")
+    ap.add_argument("--threads", type=int, default=None, help="renderer torch threads (default: auto)")
+    ap.add_argument("--nice", type=int, default=5, help="renderer niceness")
     a = ap.parse_args()
     import jack
     from liveinstrument.engine.audio_out import AudioOut
     from liveinstrument.engine.instrument import Instrument
     from liveinstrument.engine.jack_dummy import dummy_jack
-    with dummy_jack(44_100, a.period) as server, \
-            Instrument(n_pads=8, random_model=0, seed=1, max_voices=a.voices) as inst:
-        inst.wait_ready(120)
+    load0 = os.getloadavg()
+    with dummy_jack(44_100, a.period) as server:
         mon = jack.Client("xrun_mon", servername=server, no_start_server=True)
         xr = [0]
         mon.set_xrun_callback(lambda d: xr.__setitem__(0, xr[0] + 1))
         mon.activate()
-        stop = threading.Event()
-        n_cc = [0]
-        voices = []
+        time.sleep(a.floor_s)                      # platform floor: nothing but JACK and this client
+        xr_floor = xr[0]
+        with Instrument(n_pads=8, random_model=0, seed=1, max_voices=a.voices, renderer_threads=a.threads,
+                        renderer_nice=a.nice) as inst:
+            inst.wait_ready(120)
+            stop = threading.Event()
+            n_cc = [0]
+            voices = []
+            late: list[float] = []
 
-        def sweep():
-            i = 0
-            while not stop.is_set():
-                p = 1 + i % 8
-                inst.set_param(p, ("snare", "variation", "cymbal")[i % 3], 0.5 + 0.5 * np.sin(i / 30))
-                i += 1
-                n_cc[0] = i
-                time.sleep(0.01)
+            def sweep():
+                i = 0
+                while not stop.is_set():
+                    p = 1 + i % 8
+                    inst.set_param(p, ("snare", "variation", "cymbal")[i % 3], 0.5 + 0.5 * np.sin(i / 30))
+                    i += 1
+                    n_cc[0] = i
+                    time.sleep(0.01)
 
-        with AudioOut(inst, blocksize=a.period) as out:
-            time.sleep(0.5)
-            xr0 = xr[0]
-            th = threading.Thread(target=sweep, daemon=True)
-            th.start()
-            t_end = time.monotonic() + a.seconds
-            i = 0
-            while time.monotonic() < t_end:
-                inst.trigger(1 + i % 8, 0.5 + 0.5 * ((i * 7) % 10) / 10)
-                i += 1
-                if i % 64 == 0:
-                    voices.append(inst.mixer.active_voices())
-                    out.housekeeping()
-                time.sleep(1 / a.rate)
-            stop.set()
-            th.join()
-            st = out.stats()
+            def probe():                           # GIL + scheduling: how late does a 1 ms sleep wake?
+                while not stop.is_set():
+                    t0 = time.perf_counter()
+                    time.sleep(0.001)
+                    late.append(time.perf_counter() - t0 - 0.001)
+
+            with AudioOut(inst, blocksize=a.period) as out:
+                time.sleep(0.5)
+                xr0 = xr[0]
+                ths = [threading.Thread(target=f, daemon=True) for f in (sweep, probe)]
+                for th in ths:
+                    th.start()
+                t_end = time.monotonic() + a.seconds
+                i = 0
+                while time.monotonic() < t_end:
+                    inst.trigger(1 + i % 8, 0.5 + 0.5 * ((i * 7) % 10) / 10)
+                    i += 1
+                    if i % 64 == 0:
+                        voices.append(inst.mixer.active_voices())
+                        out.housekeeping()
+                    time.sleep(1 / a.rate)
+                stop.set()
+                for th in ths:
+                    th.join()
+                xr_run = xr[0] - xr0
+                st = out.stats()
+            rs = inst.renderer.stats()
+            steals = inst.mixer.steals if inst.mixer else 0
         mon.deactivate()
         mon.close()
-        rs = inst.renderer.stats()
     v = np.array(voices) if voices else np.zeros(1)
-    print(f"xruns over {a.seconds:.0f} s at {a.period} frames (JACK dummy, 44.1 kHz; audio thread "
-          f"{st['audio_thread_policy']}): JACK-reported {xr[0] - xr0}, PortAudio underflows {st['xruns']}")
+    lt = np.array(late) * 1e3 if late else np.zeros(1)
+    print(f"xruns at {a.period} frames (JACK dummy, 44.1 kHz, jackd -R; audio thread {st['audio_thread_policy']}; "
+          f"renderer {rs['threads']} torch thread(s), nice {rs['nice']}; {os.cpu_count()} cores, load avg before "
+          f"{load0[0]:.2f}):")
+    print(f"  platform floor, JACK + monitor only, {a.floor_s:.0f} s: {xr_floor} xruns "
+          f"({60 * xr_floor / max(a.floor_s, 1e-9):.1f}/min)")
+    print(f"  engine running, {a.seconds:.0f} s: JACK-reported {xr_run} xruns ({60 * xr_run / a.seconds:.1f}/min), "
+          f"PortAudio underflows {st['xruns']}")
     print(f"  callback duration p50 {st['p50_ms']:.3f} ms  p99 {st['p99_ms']:.3f} ms  max {st['max_ms']:.3f} ms "
           f"(budget {a.period / 44.1:.2f} ms; p99 load {100 * st['load_p99']:.0f}%) over {st['callbacks']} callbacks")
+    print(f"  GIL/scheduling probe (1 ms sleep, lateness): p50 {np.median(lt):.2f} ms  p99 "
+          f"{np.percentile(lt, 99):.2f} ms  max {lt.max():.2f} ms")
     print(f"  {i} hits ({i / a.seconds:.0f}/s), voices sounding median {np.median(v):.0f} min {v.min()} "
-          f"max {v.max()}; {inst.mixer.steals if inst.mixer else 0} steals; {n_cc[0]} CC changes -> "
+          f"max {v.max()}; {steals} steals; {n_cc[0]} CC changes -> "
           f"{rs['generated']} G renders in the renderer process")
     return 0
 

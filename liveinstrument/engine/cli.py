@@ -45,6 +45,8 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voices", type=int, default=32, help="polyphony (default 32)")
     p.add_argument("--per-pad-outputs", action="store_true", help="extra mono output per pad (DAW mixing)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--demo-out", default="out/demo.wav",
+                   help="where the demo groove goes when no audio device exists (default out/demo.wav)")
     g = p.add_argument_group("audio input (capture / beatbox; see liveinstrument/capture/README.md)")
     g.add_argument("--input-device", help="input device index or name substring (default: the output "
                                           "device when it has inputs); enables capture")
@@ -81,6 +83,19 @@ def _start_controls(inst, args):
         return None
 
 
+def _demo(args) -> int:
+    """The no-sound-card path of `drumgan live`: the demo groove through the same engine, to a WAV."""
+    from .demo import render_demo
+    try:
+        info = render_demo(args.demo_out, seed=args.seed, models_dir=args.models)
+    except (OSError, ValueError) as exc:
+        print(f"demo render failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{info['out']}: {info['hits']} hits, {info['seconds']:.2f} s, peak {info['peak']:.3f}, "
+          f"model {info['model_hash']} -- listen to it with any audio player")
+    return 0
+
+
 def run_live(args) -> int:
     from .audio_out import AudioOut, NullOut, find_output_device, rescan_devices
     try:
@@ -88,6 +103,10 @@ def run_live(args) -> int:
         rescan_devices()
     except OSError as exc:
         sd = None
+        if args.audio_device is None:
+            print(f"no audio: PortAudio unavailable ({exc}); rendering the demo groove offline instead "
+                  f"(play your own with 'drumgan render PERFORMANCE.mid --out OUT.wav')")
+            return _demo(args)
         if args.audio_device != "null":
             print(f"no audio: PortAudio unavailable ({exc}); render offline with 'drumgan render PERFORMANCE.mid --out OUT.wav'")
             return 1
@@ -97,9 +116,12 @@ def run_live(args) -> int:
     null = args.audio_device == "null"
     dev = None if null else find_output_device(args.audio_device)
     if dev is None and not null:
-        what = f"'{args.audio_device}' not found" if args.audio_device else "no audio output device found"
-        print(f"no audio: {what}; render offline with 'drumgan render PERFORMANCE.mid --out OUT.wav' "
-              f"(or --audio-device null to run silently)")
+        if args.audio_device is None:
+            print("no audio output device found: rendering the demo groove offline instead (play your own "
+                  "with 'drumgan render PERFORMANCE.mid --out OUT.wav', or run silently with --audio-device null)")
+            return _demo(args)
+        print(f"no audio: '{args.audio_device}' not found (see --list-devices); render offline with "
+              f"'drumgan render PERFORMANCE.mid --out OUT.wav' (or --audio-device null to run silently)")
         return 1
     sr = args.samplerate or (int(sd.query_devices(dev)["default_samplerate"]) if dev is not None else 44_100)
     from .instrument import Instrument

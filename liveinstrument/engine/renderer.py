@@ -14,8 +14,11 @@ Scheduling: a request carries the pad's full render state and a version; the
 newest request per pad wins and stale work for that pad is dropped. The main
 sound of every changed pad is rendered first, in one batch, and published at
 once (that is "new sound ready"); round-robin variations follow in small
-batches, checked against newer requests between batches. Slots the mixer has
-played are re-rendered with fresh offsets in the background.
+batches (one sound at a time on CPU, where batching buys no throughput), and a
+background render is preempted between generator blocks as soon as a new
+request arrives (``RenderCore.interrupt``), so a parameter change waits at most
+one generator block for the renderer, not one whole variation batch. Slots the
+mixer has played are re-rendered with fresh offsets in the background.
 """
 from __future__ import annotations
 
@@ -33,7 +36,20 @@ from . import dsp
 from .shm_ring import ACK, GEN, Ring, RingLayout
 from .state import RR_MAX_NORM
 
-RR_BATCH = 4            # round-robin renders per batch: small, so new requests preempt quickly
+RR_BATCH_CPU = 1        # round-robin renders per batch on CPU: batch 4 costs ~4x batch 1 there
+RR_BATCH_GPU = 8        # on CUDA batching is nearly free
+IDLE_POLL_S = 0.01      # idle renderer: how often it looks for played slots to refill
+
+
+def default_threads(n_cpu: int | None = None) -> int:
+    """Renderer torch threads. The audio thread runs SCHED_FIFO, so it preempts the (niced)
+    renderer whatever its thread count; the cap is about latency, not safety. On <= 2 cores
+    1 thread: a 2-thread render on a 2-core box shares a core with the audio thread, the
+    control threads and anything else running, and its intra-op barriers then wait for the
+    slowest thread (measured: slower and far more variable than 1 thread when the machine
+    is busy; see benchmarks/bench_param_change.py --threads). Above that: cores - 1 (max 8)."""
+    n = n_cpu or os.cpu_count() or 1
+    return 1 if n <= 2 else min(8, n - 1)
 
 
 @dataclass
@@ -47,7 +63,8 @@ class RenderRequest:
     round_robin: float = 0.0
     seed: int = 0
     raw: np.ndarray | None = None  # [k, N] stored generator output (kit load): no G call
-    t_submit: float = 0.0
+    t_submit: float = 0.0         # perf_counter (CLOCK_MONOTONIC: comparable across processes)
+    t_recv: float = 0.0           # when the renderer took it off the queue
 
 
 def load_synth(models_dir: str | Path | None, random_seed: int | None = None, device: str | None = None):
@@ -81,11 +98,17 @@ class RenderCore:
         self.n_generated = 0
         self.n_published = 0
         self.ready_latency_s: list[float] = []                      # submit -> main sound published
+        # per published main sound: (submit->received, received->G start, G, shape+write+publish) seconds
+        self.ready_breakdown: list[tuple[float, float, float, float]] = []
+        self.n_preempted = 0
+        self.interrupt: Callable[[], bool] | None = None            # true: a newer request is waiting
+        self.rr_batch = RR_BATCH_GPU if str(getattr(synth, "device", "cpu")).startswith("cuda") else RR_BATCH_CPU
 
     # ------------------------------------------------------------ requests
-    def handle(self, r: RenderRequest) -> None:
+    def handle(self, r: RenderRequest, t_recv: float | None = None) -> None:
         """Adopt the newest state for a pad; its main slot becomes top priority."""
         p = r.pad
+        r.t_recv = time.perf_counter() if t_recv is None else t_recv
         self.req[p] = r
         key = np.asarray(r.z, np.float32).tobytes() + np.asarray(r.c, np.float32).tobytes()
         S = self.L.n_slots
@@ -128,15 +151,22 @@ class RenderCore:
     def step(self) -> int:
         """One batch: every pending main sound, else up to RR_BATCH variations. Returns hits published."""
         jobs = [(p, 0) for p in range(self.L.n_pads) if 0 in self.todo[p]]
+        main = bool(jobs)
         if not jobs:
-            jobs = [(p, s) for p in range(self.L.n_pads) for s in sorted(self.todo[p])][:RR_BATCH]
+            jobs = [(p, s) for p in range(self.L.n_pads) for s in sorted(self.todo[p])][:self.rr_batch]
         if not jobs:
             return 0
         need = [(p, s) for p, s in jobs if not self.raw_ok[p, s]]
+        self._t_gen0 = self._t_gen1 = time.perf_counter()
         if need:
             z = np.stack([self._slot_z(p, s) for p, s in need])
             c = np.stack([np.asarray(self.req[p].c, np.float32) for p, s in need])
-            audio = self.synth.generate(z, c)
+            # main sounds are never preempted; background variations yield to any new request
+            audio = self.synth.generate(z, c, abort=None if main else self.interrupt)
+            self._t_gen1 = time.perf_counter()
+            if audio is None:
+                self.n_preempted += 1
+                return 0
             self.n_generated += len(need)
             for (p, s), a in zip(need, audio):
                 self.raw[p, s] = a
@@ -199,7 +229,13 @@ class RenderCore:
                 self.removed_at[p, ob] = seq
         if s == 0:
             if self.published_version[p] != r.version and r.t_submit:
-                self.ready_latency_s.append(time.perf_counter() - r.t_submit)
+                t = time.perf_counter()
+                self.ready_latency_s.append(t - r.t_submit)
+                t_recv = r.t_recv or r.t_submit
+                self.ready_breakdown.append((t_recv - r.t_submit, self._t_gen0 - t_recv,
+                                             self._t_gen1 - self._t_gen0, t - self._t_gen1))
+                if len(self.ready_latency_s) > 4096:
+                    del self.ready_latency_s[:2048], self.ready_breakdown[:2048]
             self.published_version[p] = r.version
         self.n_published += 1
         return True
@@ -279,9 +315,13 @@ def _renderer_main(shm_name: str, layout: dict, sample_rate: int, req_q, rep_q, 
     except Exception as exc:  # report, don't hang the parent
         rep_q.put(("error", f"renderer failed to start: {exc.__class__.__name__}: {exc}"))
         return
+    # a waiting message preempts background (round-robin) renders between generator blocks
+    core.interrupt = lambda: not req_q.empty()
     while True:
         try:
-            msgs = [req_q.get(timeout=0.0 if core.has_work() else 0.005)]
+            # blocks on the pipe (wakes at once on a request); the timeout only paces the
+            # refill check of slots the mixer played (shared memory, no wake-up of its own)
+            msgs = [req_q.get(timeout=0.0 if core.has_work() else IDLE_POLL_S)]
         except queue.Empty:
             msgs = []
         except (EOFError, OSError):
@@ -294,6 +334,7 @@ def _renderer_main(shm_name: str, layout: dict, sample_rate: int, req_q, rep_q, 
             except (EOFError, OSError):
                 msgs.append(("stop",))
                 break
+        t_recv = time.perf_counter()
         newest: dict[int, RenderRequest] = {}
         stop = False
         for m in msgs:
@@ -312,11 +353,14 @@ def _renderer_main(shm_name: str, layout: dict, sample_rate: int, req_q, rep_q, 
                     rep_q.put(("encoded", m[1], None, f"{exc.__class__.__name__}: {exc}"))
             elif kind == "stats":
                 rep_q.put(("stats", m[1], {"generated": core.n_generated, "published": core.n_published,
-                                           "ready_latency_s": core.ready_latency_s[-1000:]}))
+                                           "preempted": core.n_preempted, "threads": torch.get_num_threads(),
+                                           "nice": os.nice(0), "bf16": bool(getattr(synth, "bf16", False)),
+                                           "ready_latency_s": core.ready_latency_s[-1000:],
+                                           "ready_breakdown_s": core.ready_breakdown[-1000:]}))
             elif kind == "stop":
                 stop = True
         for r in newest.values():
-            core.handle(r)
+            core.handle(r, t_recv)
         if stop:
             break
         core.poll_refills()
@@ -332,8 +376,8 @@ class RendererProcess:
                  threads: int | None = None, nice: int = 5, start_timeout: float = 180.0):
         import multiprocessing as mp
         ctx = mp.get_context("spawn")
-        if threads is None:       # leave a core to the audio thread on small machines
-            threads = 1 if (os.cpu_count() or 1) <= 2 else min(4, (os.cpu_count() or 2) - 2)
+        if threads is None:
+            threads = default_threads()
         self._req = ctx.Queue()
         self._rep = ctx.Queue()
         self.proc = ctx.Process(target=_renderer_main, name="drumgan-renderer", daemon=True,

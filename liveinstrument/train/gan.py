@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -65,7 +66,8 @@ def downscale(spec: torch.Tensor, scale: int) -> torch.Tensor:
 class RealSet:
     """Preprocessed training spectrograms + soft labels, sampled class-balanced."""
 
-    def __init__(self, data_path: str, labels_path: str, copies: int, seed: int, log=print):
+    def __init__(self, data_path: str, labels_path: str, copies: int, seed: int, log=print,
+                 device: torch.device | str = "cpu"):
         from ..data.build import load_set
 
         d = load_set(data_path)
@@ -89,6 +91,7 @@ class RealSet:
         with torch.no_grad():
             self.spec = torch.cat([S.to_model_spec(torch.from_numpy(audio[i:i + 64]))
                                    for i in range(0, len(audio), 64)])
+        self.spec = self.spec.to(device)
         self.c = torch.from_numpy(probs.astype(np.float32))
         self.hard = torch.from_numpy(hard)
         counts = torch.bincount(self.hard, minlength=3).float().clamp_min(1)
@@ -97,7 +100,7 @@ class RealSet:
 
     def sample(self, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.multinomial(self.weights, n, replacement=True, generator=g)
-        return self.spec[idx], self.c[idx]
+        return self.spec[idx.to(self.spec.device)], self.c[idx].to(self.spec.device)
 
 
 def _schedule_position(kimg_done: float, kimg: list[float]) -> tuple[int, float]:
@@ -114,7 +117,7 @@ def _schedule_position(kimg_done: float, kimg: list[float]) -> tuple[int, float]
 
 def gradient_penalty(D: Discriminator, real: torch.Tensor, fake: torch.Tensor, scale: int,
                      alpha: float) -> torch.Tensor:
-    eps = torch.rand(real.shape[0], 1, 1, 1)
+    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
     x = (eps * real + (1 - eps) * fake).requires_grad_(True)
     critic, _ = D(x, scale, alpha)
     (grad,) = torch.autograd.grad(critic.sum(), x, create_graph=True)
@@ -124,25 +127,46 @@ def gradient_penalty(D: Discriminator, real: torch.Tensor, fake: torch.Tensor, s
 def sample_c(n: int, data: RealSet, g: torch.Generator) -> torch.Tensor:
     """Conditioning for fakes: soft labels of real sounds (class-balanced), as G will be used."""
     idx = torch.multinomial(data.weights, n, replacement=True, generator=g)
-    return data.c[idx]
+    return data.c[idx].to(data.spec.device)
+
+
+def all_reduce_grads(module: torch.nn.Module, world: int) -> None:
+    """Average gradients across processes (multi-GPU via torchrun).
+
+    Hand-rolled instead of DistributedDataParallel: DDP's reducer does not support the
+    double backward of the gradient penalty, and progressive growing leaves different
+    parameters unused at each scale; averaging every gradient (zeros for unused ones)
+    after backward is exactly data-parallel SGD.
+    """
+    import torch.distributed as dist
+
+    for p in module.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+        p.grad.div_(world)
 
 
 class Trainer:
-    def __init__(self, cfg: GanTrainConfig, run_dir: Path, data: RealSet, log=print):
+    def __init__(self, cfg: GanTrainConfig, run_dir: Path, data: RealSet, log=print,
+                 device: torch.device | str = "cpu", rank: int = 0, world: int = 1):
         self.cfg, self.run_dir, self.data, self.log = cfg, run_dir, data, log
-        torch.manual_seed(cfg.seed)
+        self.device, self.rank, self.world = torch.device(device), rank, world
+        torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         gcfg = PRESETS[cfg.preset]
         self.G = Generator(GeneratorConfig(**asdict(gcfg)))
         self.D = Discriminator(DiscriminatorConfig(widths=list(gcfg.widths), convs=list(gcfg.convs)))
         self.G_ema = Generator(GeneratorConfig(**asdict(gcfg))).eval()
         self.G_ema.load_state_dict(self.G.state_dict())
         self.G_ema.requires_grad_(False)
+        for m in (self.G, self.D, self.G_ema):
+            m.to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(0.0, 0.99), eps=1e-8)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(0.0, 0.99), eps=1e-8)
         self.step = 0
         self.kimg_done = 0.0
         self.wall = 0.0
-        self.g = torch.Generator().manual_seed(cfg.seed)
+        self.g = torch.Generator().manual_seed(cfg.seed + 7919 * rank)  # each rank its own batches
         self.fixed_z = torch.randn(6, self.G.cfg.latent_dim, generator=torch.Generator().manual_seed(1234))
         self.fixed_c = torch.eye(3).repeat(2, 1)
 
@@ -153,7 +177,7 @@ class Trainer:
         tensors |= {f"D.{k}": v for k, v in self.D.state_dict().items()}
         tensors |= {f"E.{k}": v for k, v in self.G_ema.state_dict().items()}
         tmp = self.run_dir / "ckpt.tmp.safetensors"
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
         tmp.replace(self.run_dir / "ckpt.safetensors")  # atomic: a kill never leaves half a checkpoint
         state = {"step": self.step, "kimg_done": self.kimg_done, "wall_seconds": self.wall,
                  "config": asdict(self.cfg)}
@@ -162,11 +186,12 @@ class Trainer:
     def load(self, ckpt_dir: Path) -> None:
         t = load_file(str(ckpt_dir / "ckpt.safetensors"))
         for prefix, mod in (("G.", self.G), ("D.", self.D), ("E.", self.G_ema)):
-            mod.load_state_dict({k[len(prefix):]: v.float() for k, v in t.items() if k.startswith(prefix)})
+            mod.load_state_dict({k[len(prefix):]: v.float().to(self.device) for k, v in t.items()
+                                 if k.startswith(prefix)})
         st = json.loads((ckpt_dir / "state.json").read_text())
         self.step, self.kimg_done, self.wall = st["step"], st["kimg_done"], st.get("wall_seconds", 0.0)
         # A fresh batch stream: replaying the first run's batches would waste the resumed steps.
-        self.g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)
+        self.g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step + 7919 * self.rank)
         self.log(f"resumed from {ckpt_dir}: step {self.step}, {self.kimg_done:.1f} kimg, "
                  f"{self.wall / 3600:.2f} h so far")
 
@@ -188,8 +213,8 @@ class Trainer:
             low = F.interpolate(downscale(real, scale - 1), size=SCALES[scale], mode="nearest")
             real = torch.lerp(low, real, alpha)
         c_fake = sample_c(batch, self.data, self.g)
-        z = torch.randn(batch, G.cfg.latent_dim, generator=self.g)
-        ac = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
+        z = torch.randn(batch, G.cfg.latent_dim, generator=self.g).to(self.device)
+        ac = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
 
         # --- critic
         G.requires_grad_(False)
@@ -201,18 +226,20 @@ class Trainer:
         d_real, d_fake, c_pred = d_real.float(), d_fake.float(), c_pred.float()
         wdist = d_real.mean() - d_fake.mean()
         loss_d = -wdist + cfg.drift * d_real.pow(2).mean() + cfg.aux_weight * F.mse_loss(c_pred, c_real)
-        gp = torch.zeros(())
+        gp = torch.zeros((), device=self.device)
         if self.step % cfg.gp_every == 0:
             gp = gradient_penalty(D, real, fake.detach(), scale, alpha)  # fp32: double backward
             loss_d = loss_d + cfg.gp_lambda * cfg.gp_every * gp
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
+        if self.world > 1:
+            all_reduce_grads(D, self.world)
         self.opt_d.step()
 
         # --- generator
         G.requires_grad_(True)
         D.requires_grad_(False)
-        z = torch.randn(batch, G.cfg.latent_dim, generator=self.g)
+        z = torch.randn(batch, G.cfg.latent_dim, generator=self.g).to(self.device)
         c_fake = sample_c(batch, self.data, self.g)
         with ac:
             fake = G(z, c_fake, scale, alpha)
@@ -220,6 +247,8 @@ class Trainer:
         loss_g = -d_fake.float().mean() + cfg.aux_weight * F.mse_loss(c_pred_fake.float(), c_fake)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        if self.world > 1:
+            all_reduce_grads(G, self.world)
         self.opt_g.step()
 
         with torch.no_grad():  # EMA of G; during a fade-in, follow quickly
@@ -227,7 +256,7 @@ class Trainer:
             for pe, p in zip(self.G_ema.parameters(), G.parameters()):
                 pe.lerp_(p, 1.0 - beta)
         self.step += 1
-        self.kimg_done += batch / 1000.0
+        self.kimg_done += batch * self.world / 1000.0
         return {"wdist": wdist.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item(),
                 "gp": gp.item(), "aux": F.mse_loss(c_pred, c_real).item()}
 
@@ -239,7 +268,7 @@ class Trainer:
 
         out = self.run_dir / "samples"
         out.mkdir(parents=True, exist_ok=True)
-        spec = self.G_ema(self.fixed_z, self.fixed_c, scale, alpha).float()
+        spec = self.G_ema(self.fixed_z.to(self.device), self.fixed_c.to(self.device), scale, alpha).float().cpu()
         if scale < len(SCALES) - 1:
             spec = F.interpolate(spec, size=SCALES[-1], mode="nearest")
         audio = S.from_model_spec(spec).numpy()
@@ -272,55 +301,79 @@ def main(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if world > 1:  # launched by torchrun: one process per GPU (or per CPU worker, gloo)
+        import torch.distributed as dist
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(device)
+    is_main = rank == 0
     for path, hint in ((args.data, "drumgan data build"), (args.labels, "drumgan train classifier")):
         if not Path(path).exists():
             print(f"{path} not found: run '{hint}' first")
             return 2
-    cfg = GanTrainConfig(preset=args.preset, bf16=not args.no_bf16)
+    bf16_ok = torch.cuda.is_bf16_supported() if device.type == "cuda" else True
+    cfg = GanTrainConfig(preset=args.preset, bf16=(not args.no_bf16) and bf16_ok)
     if args.batch:
         cfg.batch = list(args.batch)
     if args.kimg:
         cfg.kimg = list(args.kimg)
     run_dir = Path(args.run_dir)
-    data = RealSet(args.data, args.labels, cfg.augment_copies, cfg.seed)
-    tr = Trainer(cfg, run_dir, data)
+    data = RealSet(args.data, args.labels, cfg.augment_copies, cfg.seed, device=device,
+                   log=print if is_main else (lambda *a: None))
+    tr = Trainer(cfg, run_dir, data, device=device, rank=rank, world=world)
     if args.resume:
         tr.load(Path(args.resume))
         tr.cfg.kimg = cfg.kimg  # the schedule given now wins (lets a run be extended)
     total_kimg = sum(cfg.kimg)
-    log_path = run_dir / "log.csv"
     run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "log.csv"
     new_log = not log_path.exists()
     t_start = time.time()
     last_rate_t, last_rate_k = time.time(), tr.kimg_done
+
+    def should_stop() -> bool:
+        """Rank 0 decides (wall clock), every rank follows: no rank may leave a collective early."""
+        stop = bool(args.hours and time.time() - t_start > args.hours * 3600)
+        if world > 1:
+            import torch.distributed as dist
+            flag = torch.tensor([float(stop)], device=device)
+            dist.broadcast(flag, 0)
+            stop = bool(flag.item())
+        return stop
+
     with open(log_path, "a", newline="") as fh, Progress(
             TextColumn("[bold]GAN[/bold] scale {task.fields[scale]} a={task.fields[alpha]}"), BarColumn(),
             TextColumn("{task.completed:.1f}/{task.total:.0f} kimg  W={task.fields[w]}  {task.fields[rate]} smp/s"),
-            TimeElapsedColumn()) as prog:
+            TimeElapsedColumn(), disable=not is_main) as prog:
         w = csv.writer(fh)
-        if new_log:
+        if new_log and is_main:
             w.writerow(["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "wall_s"])
         task = prog.add_task("gan", total=total_kimg, completed=tr.kimg_done, scale=0, alpha="1.00", w="-", rate="-")
         while tr.kimg_done < total_kimg:
-            if args.hours and time.time() - t_start > args.hours * 3600:
+            if tr.step % 10 == 0 and should_stop():
                 break
             scale, alpha = _schedule_position(tr.kimg_done, cfg.kimg)
             t0 = time.time()
             stats = tr.train_step(scale, alpha)
             tr.wall += time.time() - t0
-            if not all(math.isfinite(v) for v in stats.values()):
+            if not all(math.isfinite(v) for v in stats.values()) and world == 1:
                 print(f"non-finite loss at step {tr.step}: {stats}; restoring last checkpoint")
                 tr.load(run_dir)
+                continue
+            if not is_main:
                 continue
             if tr.step % 10 == 0:
                 w.writerow([tr.step, f"{tr.kimg_done:.3f}", scale, f"{alpha:.3f}",
                             *(f"{stats[k]:.4f}" for k in ("wdist", "loss_d", "loss_g", "gp", "aux")),
                             f"{tr.wall:.1f}"])
+                fh.flush()
                 rate = "-"
                 if time.time() - last_rate_t > 30:
                     rate = f"{(tr.kimg_done - last_rate_k) * 1000 / (time.time() - last_rate_t):.1f}"
                     last_rate_t, last_rate_k = time.time(), tr.kimg_done
-                    fh.flush()
                 prog.update(task, completed=tr.kimg_done, scale=scale, alpha=f"{alpha:.2f}",
                             w=f"{stats['wdist']:.2f}", **({"rate": rate} if rate != "-" else {}))
             if tr.step % cfg.ckpt_every == 0:
@@ -328,10 +381,14 @@ def main(args) -> int:
                 tr.export(Path(args.export))
             if tr.step % cfg.sample_every == 0:
                 tr.snapshot(scale, alpha)
-    tr.save()
-    tr.export(Path(args.export))
-    scale, alpha = _schedule_position(tr.kimg_done, cfg.kimg)
-    tr.snapshot(scale, alpha)
-    print(f"stopped at step {tr.step}, {tr.kimg_done:.1f}/{total_kimg:.0f} kimg; checkpoint in {run_dir}; "
-          f"EMA generator exported to {args.export}")
+    if is_main:
+        tr.save()
+        tr.export(Path(args.export))
+        scale, alpha = _schedule_position(tr.kimg_done, cfg.kimg)
+        tr.snapshot(scale, alpha)
+        print(f"stopped at step {tr.step}, {tr.kimg_done:.1f}/{total_kimg:.0f} kimg; checkpoint in {run_dir}; "
+              f"EMA generator exported to {args.export}")
+    if world > 1:
+        import torch.distributed as dist
+        dist.destroy_process_group()
     return 0
