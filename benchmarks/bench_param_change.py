@@ -15,7 +15,7 @@ split each latency into: queue hop (set_param -> renderer has the request), wait
 iSTFT) and shape+publish (dsp.shape_hit, shm write, generation bump).
 The mixer runs on a silent real-time pump (NullOut), as a sound card would drive it.
 
-    python benchmarks/bench_param_change.py [--n 60] [--threads N] [--nice 5] [--sweep-s 3]
+    python benchmarks/bench_param_change.py [--n 60] [--threads N] [--nice 15] [--sweep-s 3]
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--threads", type=int, default=None, help="renderer torch threads (default: auto)")
-    ap.add_argument("--nice", type=int, default=5, help="renderer process niceness (default 5)")
+    ap.add_argument("--nice", type=int, default=15, help="renderer process niceness (default 15)")
     ap.add_argument("--gap-ms", type=float, default=40.0, help="mean gap between isolated changes")
     ap.add_argument("--sweep-s", type=float, default=3.0)
     a = ap.parse_args()

@@ -37,7 +37,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=80.0, help="hits per second (keeps all voices busy)")
     ap.add_argument("--floor-s", type=float, default=20.0, help="platform floor: JACK + monitor only")
     ap.add_argument("--threads", type=int, default=None, help="renderer torch threads (default: auto)")
-    ap.add_argument("--nice", type=int, default=5, help="renderer niceness")
+    ap.add_argument("--nice", type=int, default=15, help="renderer niceness (default 15)")
     a = ap.parse_args()
     import jack
     from liveinstrument.engine.audio_out import AudioOut

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from .audio_io import AudioFileError, iter_audio_files, load_one_shot, write_wav
+    from .audio_io import iter_one_shots, write_wav
     from .latent import random_direction, vary
     from .synth import DEFAULT_MODELS, DrumSynth
 
@@ -42,14 +42,8 @@ def run(args) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    failed = 0
-    for path in iter_audio_files(args.paths):
-        try:
-            shot = load_one_shot(path)
-        except AudioFileError as exc:
-            print(f"drumgan analyze: {exc}", file=sys.stderr)
-            failed += 1
-            continue
+    shots = iter_one_shots(args.paths, "drumgan analyze")
+    for path, shot in shots:
         t0 = time.perf_counter()
         z, c = synth.encode(shot[None], refine_steps=args.refine)
         audio = synth.generate(z, c)[0]
@@ -69,4 +63,4 @@ def run(args) -> int:
         (out / f"{stem}.json").write_text(json.dumps(info) + "\n")
         print(f"{path} -> {out / (stem + '.wav')}  c=({info['c']['kick']:.2f}, {info['c']['snare']:.2f}, "
               f"{info['c']['cymbal']:.2f})  {ms:.0f} ms")
-    return 1 if failed else 0
+    return 1 if shots.failed else 0

@@ -85,3 +85,25 @@ def load_one_shot(path: str | Path, silence_dbfs: float = -70.0) -> np.ndarray:
     if float(np.max(np.abs(x))) < 10 ** (silence_dbfs / 20):
         raise AudioFileError(f"{path}: silent (peak below {silence_dbfs:.0f} dBFS), nothing to analyse")
     return peak_normalize(fit_one_shot(x))
+
+
+def iter_one_shots(paths, prog: str):
+    """Yield (path, one-shot) for every audio file under ``paths``. A file that cannot be
+    used is reported on stderr in one line (``prog: reason``) and skipped; the caller
+    reads ``.failed`` afterwards for its exit code."""
+    import sys
+
+    class _Iter:
+        failed = 0
+
+        def __iter__(self):
+            for path in iter_audio_files(paths):
+                try:
+                    shot = load_one_shot(path)
+                except AudioFileError as exc:
+                    print(f"{prog}: {exc}", file=sys.stderr)
+                    self.failed += 1
+                    continue
+                yield path, shot
+
+    return _Iter()

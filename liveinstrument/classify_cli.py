@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args) -> int:
-    from .audio_io import AudioFileError, iter_audio_files, load_one_shot
+    from .audio_io import iter_one_shots
     from .classify import MODELS, SoundClassifier
 
     try:
@@ -26,15 +26,9 @@ def run(args) -> int:
     except FileNotFoundError as exc:
         print(f"drumgan classify: {exc}", file=sys.stderr)
         return 2
-    failed = 0
-    for path in iter_audio_files(args.paths):
-        try:
-            shot = load_one_shot(path)
-        except AudioFileError as exc:
-            print(f"drumgan classify: {exc}", file=sys.stderr)
-            failed += 1
-            continue
+    shots = iter_one_shots(args.paths, "drumgan classify")
+    for path, shot in shots:
         p = clf.probs(shot[None])[0]
         print(json.dumps({"path": str(path), "kick": round(float(p[0]), 4),
                           "snare": round(float(p[1]), 4), "cymbal": round(float(p[2]), 4)}), flush=True)
-    return 1 if failed else 0
+    return 1 if shots.failed else 0

@@ -33,6 +33,8 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio-device", help="output device index or name substring; 'null' runs without sound")
     p.add_argument("--samplerate", type=int, help="default: the device's rate (44100 or 48000)")
     p.add_argument("--blocksize", type=int, default=128, help="frames per audio block (default 128)")
+    p.add_argument("--renderer-threads", type=int, default=None,
+                   help="torch threads of the renderer process (default: 1 on <= 2 cores, else cores-1, max 8)")
     p.add_argument("--midi-in", help="MIDI input port name (substring), or 'virtual'")
     p.add_argument("--osc-port", type=int, default=9000)
     p.add_argument("--osc-host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for a tablet on the LAN)")
@@ -91,9 +93,13 @@ def _demo(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"demo render failed: {exc}", file=sys.stderr)
         return 1
-    print(f"{info['out']}: {info['hits']} hits, {info['seconds']:.2f} s, peak {info['peak']:.3f}, "
-          f"model {info['model_hash']} -- listen to it with any audio player")
+    _print_render(info, " -- listen to it with any audio player")
     return 0
+
+
+def _print_render(info: dict, suffix: str = "") -> None:
+    print(f"{info['out']}: {info['hits']} hits, {info['seconds']:.2f} s, peak {info['peak']:.3f}, "
+          f"model {info['model_hash']}{suffix}")
 
 
 def run_live(args) -> int:
@@ -131,7 +137,8 @@ def run_live(args) -> int:
         print("no trained generator in models/: playing an untrained one (--random-model)")
     t0 = time.monotonic()
     with Instrument(sample_rate=sr, models_dir=models, random_model=random_model, kit=args.kit,
-                    max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed) as inst:
+                    max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed,
+                    renderer_threads=args.renderer_threads) as inst:
         cap = _make_capture(inst, args, null)
         out = NullOut(inst, args.blocksize) if null else AudioOut(
             inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0),
@@ -192,6 +199,5 @@ def run_render(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"render failed: {exc}", file=sys.stderr)
         return 1
-    print(f"{info['out']}: {info['hits']} hits, {info['seconds']:.2f} s, peak {info['peak']:.3f}, "
-          f"model {info['model_hash']}")
+    _print_render(info)
     return 0

@@ -42,7 +42,7 @@ class Instrument:
                  random_model: bool | int = False, seed: int = 0, kit: str | Path | None = None,
                  synchronous: bool = False, max_voices: int = 32, n_slots: int = 8,
                  max_block: int = 4096, per_pad_outputs: bool = False, renderer_threads: int | None = None,
-                 synth=None, renderer_nice: int = 5):
+                 synth=None, renderer_nice: int = 15):
         self.sample_rate = int(sample_rate)
         self.seed = seed
         self.counters: dict[str, int] = {"bad_input": 0, "dropped_events": 0, "render_requests": 0}

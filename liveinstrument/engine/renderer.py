@@ -297,7 +297,11 @@ def _renderer_main(shm_name: str, layout: dict, sample_rate: int, req_q, rep_q, 
                    random_seed, threads: int, nice: int) -> None:
     """Entry point of the renderer process (spawned: a clean interpreter, torch only here)."""
     try:
-        os.nice(nice)                 # the audio process's control threads come first
+        # The audio callback is Python: it needs the GIL, and an engine thread preempted while
+        # holding it (priority inversion) delays the SCHED_FIFO callback. A low-priority
+        # renderer preempts those threads less: on 2 busy cores nice 15 gave 7 xruns/min vs
+        # 43/min at nice 5 with the same param-change latency (benchmarks/bench_xruns.py --nice).
+        os.nice(nice)
     except OSError:
         pass
     import torch
@@ -373,7 +377,7 @@ class RendererProcess:
     """Parent-side handle of the renderer process."""
 
     def __init__(self, ring: Ring, sample_rate: int, models_dir=None, random_seed: int | None = None,
-                 threads: int | None = None, nice: int = 5, start_timeout: float = 180.0):
+                 threads: int | None = None, nice: int = 15, start_timeout: float = 180.0):
         import multiprocessing as mp
         ctx = mp.get_context("spawn")
         if threads is None:

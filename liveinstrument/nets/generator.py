@@ -26,6 +26,10 @@ class GeneratorConfig:
     n_classes: int = 3
     widths: list[int] = field(default_factory=lambda: [128, 96, 64, 32, 16, 8])  # compact (CPU) preset
     convs: list[int] = field(default_factory=lambda: [2, 1, 1, 1, 1, 1])  # 3x3 convs per block
+    # How far progressive growing has got: a generator exported mid-schedule renders at this
+    # scale (blending with the previous one by ``fade``) and is upsampled to full size.
+    trained_scale: int = 5
+    fade: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,11 +66,17 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, c: torch.Tensor, scale: int | None = None,
                 alpha: float = 1.0) -> torch.Tensor:
-        """[B, 128], [B, 3] -> [B, 2, H, W] at ``scale`` (default: full resolution).
+        """[B, 128], [B, 3] -> [B, 2, H, W] at ``scale``.
 
-        ``alpha`` < 1 blends the newest block with the upsampled previous scale.
+        ``alpha`` < 1 blends the newest block with the upsampled previous scale. With
+        ``scale=None`` the output is always full size (1024 x 48): rendered at the
+        scale training has reached and upsampled from there if that is lower.
         """
-        scale = len(SCALES) - 1 if scale is None else scale
+        if scale is None:
+            out = self(z, c, self.cfg.trained_scale, self.cfg.fade)
+            if out.shape[-2:] != SCALES[-1]:
+                out = F.interpolate(out, size=SCALES[-1], mode="nearest")
+            return out
         x = torch.cat([pixel_norm(z), c.to(z.dtype)], dim=1)
         x = pixel_norm(lrelu(self.input(x)).view(z.shape[0], -1, 16, 3))
         prev = None
@@ -111,9 +121,13 @@ class InferencePlan:
             def fold(m):
                 b = m.bias.detach().to(dtype) if m.bias is not None else None
                 return (m.weight.detach() * m.scale).to(dtype).contiguous(), b
+            # render at the scale training has reached (as ``forward(scale=None)`` does)
+            self.scale = int(getattr(g.cfg, "trained_scale", len(SCALES) - 1))
+            self.fade = float(getattr(g.cfg, "fade", 1.0))
             self.lin = fold(g.input)
-            self.blocks = [[fold(cv) for cv in blk.convs] for blk in g.blocks]
-            self.head = fold(g.to_spec[len(SCALES) - 1])
+            self.blocks = [[fold(cv) for cv in blk.convs] for blk in g.blocks[:self.scale + 1]]
+            self.head = fold(g.to_spec[self.scale])
+            self.prev_head = fold(g.to_spec[self.scale - 1]) if self.fade < 1.0 and self.scale > 0 else None
 
     @staticmethod
     def _pn(x: torch.Tensor) -> torch.Tensor:
@@ -123,12 +137,19 @@ class InferencePlan:
         """[B, 128], [B, 3] -> float32 [B, 2, 1024, 48]; None when ``abort()`` said stop."""
         x = torch.cat([pixel_norm(z.float()), c.float()], dim=1).to(self.dtype)
         x = self._pn(F.leaky_relu(F.linear(x, *self.lin), 0.2).view(z.shape[0], -1, 16, 3))
+        prev = None
         for i, convs in enumerate(self.blocks):
             if abort is not None and abort():
                 return None
+            if i == self.scale and self.prev_head is not None:
+                prev = F.conv2d(x, *self.prev_head)
             x = _upsample_int(x, SCALES[i])
             for w, b in convs:
                 x = self._pn(F.leaky_relu(F.conv2d(x, w, b, padding=w.shape[-1] // 2), 0.2))
-        w, b = self.head
-        return F.conv2d(x, w, b).float()
+        out = F.conv2d(x, *self.head)
+        if prev is not None:
+            out = torch.lerp(_upsample_int(prev, SCALES[self.scale]), out, self.fade)
+        if out.shape[-2:] != SCALES[-1]:
+            out = _upsample_int(out, SCALES[-1])
+        return out.float()
 

@@ -197,7 +197,9 @@ class Trainer:
 
     def export(self, path: Path) -> None:
         """Ship the EMA generator as fp16 safetensors + JSON (with training provenance)."""
-        save_model(self.G_ema, path, self.G_ema.cfg.to_dict(),
+        scale, alpha = _schedule_position(self.kimg_done, self.cfg.kimg)
+        cfg = {**self.G_ema.cfg.to_dict(), "trained_scale": scale, "fade": round(alpha, 4)}
+        save_model(self.G_ema, path, cfg,
                    extra={"training": {"steps": self.step, "kimg": round(self.kimg_done, 2),
                                        "wall_hours": round(self.wall / 3600, 3),
                                        "recipe": asdict(self.cfg), "n_real_train": self.data.n_real}})
