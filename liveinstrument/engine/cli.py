@@ -35,10 +35,8 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blocksize", type=int, default=128, help="frames per audio block (default 128)")
     p.add_argument("--renderer-threads", type=int, default=None,
                    help="torch threads of the renderer process (default: 1 on <= 2 cores, else cores-1, max 8)")
-    p.add_argument("--midi-in", help="MIDI input port name (substring), or 'virtual'")
-    p.add_argument("--osc-port", type=int, default=9000)
-    p.add_argument("--osc-host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for a tablet on the LAN)")
-    p.add_argument("--mapping", help="MIDI/OSC mapping file (mappings/*.yaml)")
+    from ..control.surfaces import add_control_arguments
+    add_control_arguments(p)   # --midi-in, --midi-api, --jack-server, --osc-port, --osc-host, --osc-allow, --mapping
     p.add_argument("--kit", help="kit file to load")
     p.add_argument("--headless", action="store_true", help="no status view")
     p.add_argument("--duration", type=float, help="stop after this many seconds (scripted runs)")
@@ -67,23 +65,16 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
 
 
 def _start_controls(inst, args):
-    """Wire the control layer (liveinstrument.control) if it is there; one line if not."""
+    """Start MIDI/OSC on the instrument; a failure is one line and the sound goes on without them."""
+    from ..control.surfaces import ControlSurfaces
     try:
-        import importlib
-        ctl = importlib.import_module("liveinstrument.control")
-        start = getattr(ctl, "start_controls", None)
-        if start is None:
-            raise ImportError("liveinstrument.control has no start_controls()")
-    except ImportError as exc:
-        print(f"MIDI/OSC control not available yet ({exc}); pads can only be played from code.")
-        return None
-    try:
-        return start(inst, midi_in=args.midi_in, osc_host=args.osc_host, osc_port=args.osc_port,
-                     mapping=args.mapping)
+        surfaces = ControlSurfaces.from_args(inst, args).start()
     except Exception as exc:  # controls are optional for the sound; say why in one line
         print(f"MIDI/OSC control failed to start: {exc.__class__.__name__}: {exc}")
         return None
-
+    for line in surfaces.describe():
+        print(line)
+    return surfaces
 
 def _demo(args) -> int:
     """The no-sound-card path of `drumgan live`: the demo groove through the same engine, to a WAV."""
