@@ -53,8 +53,10 @@ def evaluate_encoder(models_dir: str | Path = DEFAULT_MODELS, data_path: str | P
     z = rng.standard_normal((n_per_set, synth.latent_dim)).astype(np.float32)
     c = rng.dirichlet((0.3, 0.3, 0.3), n_per_set).astype(np.float32)
     sets["gen"] = synth.generate(z, c)
+    test_mask = (d["split"] == "test") & (d["label"] < 3)
+    test_name = f"test ({', '.join(sorted(set(d['kit'][test_mask].tolist())))})"
     for name, mask in (("train", (d["split"] == "train") & (d["label"] < 3)),
-                       ("test (BJA_Pacific)", (d["split"] == "test") & (d["label"] < 3)),
+                       (test_name, test_mask),
                        ("other (toms, percussion)", d["split"] == "other")):
         idx = np.flatnonzero(mask)
         if len(idx) > n_per_set:
