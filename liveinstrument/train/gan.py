@@ -45,7 +45,8 @@ class GanTrainConfig:
     gp_every: int = 4
     drift: float = 1e-3
     aux_weight: float = 10.0
-    ema_beta: float = 0.999
+    ema_kimg: float = 5.0        # half-life of G's moving average, in thousands of samples...
+    ema_rampup: float = 0.05     # ...but at most this fraction of all samples seen (StyleGAN2-ADA)
     # Samples (in thousands) shown at each scale; the low scales are cheap, spend there.
     kimg: list[float] = field(default_factory=lambda: [60, 60, 50, 40, 30, 40])
     seed: int = 0
@@ -253,8 +254,11 @@ class Trainer:
             all_reduce_grads(G, self.world)
         self.opt_g.step()
 
-        with torch.no_grad():  # EMA of G; during a fade-in, follow quickly
-            beta = cfg.ema_beta if alpha >= 1.0 else 0.99
+        with torch.no_grad():
+            # EMA of G with a half-life in samples, ramped up with training length: a fixed
+            # beta of 0.999 would still mostly hold the random initial G after a short CPU run.
+            half_life = max(min(cfg.ema_kimg * 1000, self.kimg_done * 1000 * cfg.ema_rampup), 1.0)
+            beta = 0.5 ** (batch * self.world / half_life)
             for pe, p in zip(self.G_ema.parameters(), G.parameters()):
                 pe.lerp_(p, 1.0 - beta)
         self.step += 1
