@@ -13,7 +13,7 @@ Choices recorded here (and in models/README.md):
 - STFT: Hann 2048, hop 512, centred (reflect padding) -> 1025 x 48; the Nyquist
   bin is dropped -> 1024 x 48. The inverse pads it back with zeros.
 - G's target is the power-law compressed, phase-demodulated complex spectrum
-  ``Y = R * (X / SPEC_SCALE) * |X / SPEC_SCALE| ** (COMPRESS - 1)``:
+  ``Y = MODEL_GAIN * R * (X / SPEC_SCALE) * |X / SPEC_SCALE| ** (COMPRESS - 1)``:
   * compression: the magnitude becomes ``|X / SPEC_SCALE| ** COMPRESS``, so the
     ~100 dB range of a drum spectrum fits what a conv net produces and quiet
     bins are not numerically invisible next to the attack;
@@ -56,6 +56,10 @@ FADE_IN = 16  # a few samples of pre-roll so a trimmed onset does not click
 
 SPEC_SCALE = 64.0  # a full-scale partial in a Hann-2048 STFT peaks near 512
 COMPRESS = 0.3
+# After compression the training set's values have a standard deviation near 0.14; G's
+# equalized-lr layers start out producing values near unit scale. This gain meets them in
+# the middle, so G's first thousands of steps go into shape, not into shrinking its output.
+MODEL_GAIN = 4.0
 N_MELS = 128
 MEL_FMIN = 20.0
 MEL_FMAX = SAMPLE_RATE / 2
@@ -163,18 +167,36 @@ def to_model_spec(audio: torch.Tensor) -> torch.Tensor:
     import torch
     x = stft(audio) / SPEC_SCALE
     mag = x.abs().clamp_min(1e-12)
-    y = x * mag.pow(COMPRESS - 1.0) * _demodulator(x.shape[-1], x.device)
+    y = x * mag.pow(COMPRESS - 1.0) * _demodulator(x.shape[-1], x.device) * MODEL_GAIN
     return torch.stack([y.real, y.imag], dim=-3)
 
 
 def from_model_spec(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor:
     """G's output [B, 2, N_BINS, T] -> audio [B, length]. Exact inverse of to_model_spec."""
     import torch
-    y = torch.complex(spec[..., 0, :, :].float(), spec[..., 1, :, :].float())
+    y = torch.complex(spec[..., 0, :, :].float(), spec[..., 1, :, :].float()) / MODEL_GAIN
     y = y * _demodulator(y.shape[-1], y.device).conj()
     mag = y.abs().clamp_min(1e-12)
     x = y * mag.pow(1.0 / COMPRESS - 1.0) * SPEC_SCALE
     return istft(x, length)
+
+
+def pool_spec(spec: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Downscale a model spectrum [B, 2, F, T] to ``size`` for progressive growing.
+
+    Plain average pooling of complex values cancels wherever phases disagree (across the
+    bins of a partial, across the frames of a transient), so low-resolution targets would
+    lose most of their energy and every envelope. Here the pooled complex value keeps its
+    phase but takes the average *magnitude* of the cell: energy envelopes (decays,
+    spectral shape, what makes a kick a kick) survive at every scale.
+    """
+    import torch.nn.functional as F
+
+    if tuple(spec.shape[-2:]) == tuple(size):
+        return spec
+    pooled = F.adaptive_avg_pool2d(spec, size)
+    mag = F.adaptive_avg_pool2d(spec.pow(2).sum(1, keepdim=True).add(1e-12).sqrt(), size)
+    return pooled * (mag / pooled.pow(2).sum(1, keepdim=True).add(1e-12).sqrt())
 
 
 # ---------------------------------------------------------------- classifier and encoder inputs

@@ -82,7 +82,7 @@ def test_model_spec_is_compressed_and_demodulated_stft():
     x = torch.from_numpy(decaying_sine(1000.0))[None]
     spec = S.to_model_spec(x)
     mag = spec.pow(2).sum(dim=1).sqrt()
-    expected = (S.stft(x).abs() / S.SPEC_SCALE).pow(S.COMPRESS)
+    expected = (S.stft(x).abs() / S.SPEC_SCALE).pow(S.COMPRESS) * S.MODEL_GAIN
     torch.testing.assert_close(mag, expected, rtol=1e-4, atol=1e-6)
 
 

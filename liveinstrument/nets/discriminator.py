@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..signal import pool_spec
 from .generator import SCALES
 from .layers import EqualConv2d, EqualLinear, lrelu, minibatch_stddev
 
@@ -60,7 +61,7 @@ class Discriminator(nn.Module):
         for i in range(scale, 0, -1):
             h = self.blocks[i - 1](h)
             if i == scale and alpha < 1.0:
-                skip = lrelu(self.from_spec[i - 1](F.adaptive_avg_pool2d(x, SCALES[i - 1])))
+                skip = lrelu(self.from_spec[i - 1](pool_spec(x, SCALES[i - 1])))
                 h = torch.lerp(skip, h, alpha)
         h = lrelu(self.final_conv(minibatch_stddev(h)))
         h = F.adaptive_avg_pool2d(lrelu(self.final_down(h)), (16, 3))

@@ -57,11 +57,8 @@ class GanTrainConfig:
 
 
 def downscale(spec: torch.Tensor, scale: int) -> torch.Tensor:
-    """Target at a lower scale: average pooling (meaningful thanks to demodulation)."""
-    h, w = SCALES[scale]
-    if spec.shape[-2:] == (h, w):
-        return spec
-    return F.adaptive_avg_pool2d(spec, (h, w))
+    """Target at a lower scale (energy-preserving pooling, see signal.pool_spec)."""
+    return S.pool_spec(spec, SCALES[scale])
 
 
 class RealSet:
