@@ -295,6 +295,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export", default="models/generator.safetensors",
                    help="where the EMA generator is exported at each checkpoint and at the end")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("--gp-every", type=int, default=None, metavar="N",
+                   help="apply the gradient penalty every N critic steps (default 4; 1 is steadier, slower)")
     p.add_argument("--no-bf16", action="store_true", help="train in fp32")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
@@ -321,6 +323,8 @@ def main(args) -> int:
     cfg = GanTrainConfig(preset=args.preset, bf16=(not args.no_bf16) and bf16_ok)
     if args.batch:
         cfg.batch = list(args.batch)
+    if args.gp_every:
+        cfg.gp_every = args.gp_every
     if args.kimg:
         cfg.kimg = list(args.kimg)
     run_dir = Path(args.run_dir)
