@@ -36,62 +36,48 @@ def jack_hostapi() -> int | None:
     return None
 
 
-def find_output_device(spec: str | int | None = None) -> int | None:
-    """Device index for ``spec`` (index or name substring); default: JACK if running, else the default output."""
+def _find_device(spec: str | int | None, direction: str, prefer: int | None = None) -> int | None:
+    """Device index with ``direction`` ('output'/'input') channels for ``spec`` (index or name
+    substring). Without a spec: ``prefer`` when it qualifies, then JACK's default, then the
+    system default, then (outputs only) the first device that has the channels."""
     import sounddevice as sd
+    key, slot = f"max_{direction}_channels", 1 if direction == "output" else 0
     devs = sd.query_devices()
+
+    def ok(i) -> bool:
+        return i is not None and 0 <= i < len(devs) and devs[i][key] > 0
+
     if spec is not None and str(spec).strip() != "":
         if str(spec).isdigit():
-            i = int(spec)
-            return i if 0 <= i < len(devs) and devs[i]["max_output_channels"] > 0 else None
-        for i, d in enumerate(devs):
-            if str(spec).lower() in d["name"].lower() and d["max_output_channels"] > 0:
-                return i
-        return None
+            return int(spec) if ok(int(spec)) else None
+        return next((i for i, d in enumerate(devs) if str(spec).lower() in d["name"].lower() and d[key] > 0), None)
+    if ok(prefer):
+        return int(prefer)
     ja = jack_hostapi()
     if ja is not None:
-        d = sd.query_hostapis()[ja]["default_output_device"]
+        d = sd.query_hostapis()[ja][f"default_{direction}_device"]
         if d is not None and d >= 0:
             return int(d)
     try:
-        d = sd.default.device[1]
-        if d is not None and d >= 0 and devs[d]["max_output_channels"] > 0:
+        d = sd.default.device[slot]
+        if ok(d):
             return int(d)
     except Exception:
         pass
-    for i, d in enumerate(devs):
-        if d["max_output_channels"] > 0:
-            return i
+    if direction == "output":
+        return next((i for i, d in enumerate(devs) if d[key] > 0), None)
     return None
+
+
+def find_output_device(spec: str | int | None = None) -> int | None:
+    """Device index for ``spec`` (index or name substring); default: JACK if running, else the default output."""
+    return _find_device(spec, "output")
 
 
 def find_input_device(spec: str | int | None = None, like: int | None = None) -> int | None:
     """Input device for ``spec`` (index or name substring); default: the output device ``like`` when
     it has inputs (a duplex JACK/ALSA device), else JACK's or the system's default input."""
-    import sounddevice as sd
-    devs = sd.query_devices()
-    if spec is not None and str(spec).strip() != "":
-        if str(spec).isdigit():
-            i = int(spec)
-            return i if 0 <= i < len(devs) and devs[i]["max_input_channels"] > 0 else None
-        for i, d in enumerate(devs):
-            if str(spec).lower() in d["name"].lower() and d["max_input_channels"] > 0:
-                return i
-        return None
-    if like is not None and devs[like]["max_input_channels"] > 0:
-        return int(like)
-    ja = jack_hostapi()
-    if ja is not None:
-        d = sd.query_hostapis()[ja]["default_input_device"]
-        if d is not None and d >= 0:
-            return int(d)
-    try:
-        d = sd.default.device[0]
-        if d is not None and d >= 0 and devs[d]["max_input_channels"] > 0:
-            return int(d)
-    except Exception:
-        pass
-    return None
+    return _find_device(spec, "input", prefer=like)
 
 
 def _policy_name() -> str:
