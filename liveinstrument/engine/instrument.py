@@ -106,11 +106,15 @@ class Instrument:
         """Panic: fade every voice out (added to the contract)."""
         self.events.push(ALL_OFF, 0, 0.0)
 
+    def _checked(self, name: str, allowed, value, what: str) -> float | None:
+        """``value`` as a 0..1 float when ``name`` is one of ``allowed``; else counted as bad input."""
+        if name not in allowed:
+            self._bad(f"{what} {name!r}")
+            return None
+        return self._unit(value)
+
     def set_param(self, pad: int, name: str, value: float) -> None:
-        if name not in PAD_PARAMS:
-            self._bad(f"set_param {pad} {name!r}")
-            return
-        v = self._unit(value)
+        v = self._checked(name, PAD_PARAMS, value, f"set_param {pad}")
         if v is None:
             return
         targets = range(self.n_pads) if pad == 0 else [self._pad_index(pad)]
@@ -128,10 +132,7 @@ class Instrument:
             self._notify(p + 1, name, v)
 
     def set_global(self, name: str, value: float) -> None:
-        if name not in GLOBAL_PARAMS:
-            self._bad(f"set_global {name!r}")
-            return
-        v = self._unit(value)
+        v = self._checked(name, GLOBAL_PARAMS, value, "set_global")
         if v is None:
             return
         if name == "master":
