@@ -136,8 +136,11 @@ class Mixer:
         bus.fill(0.0)
         if self.pad_bus is not None:
             self.pad_bus[:, :n].fill(0.0)
-        for v in np.flatnonzero(self.v_on):
-            self._mix_voice(int(v), n)
+        # A plain loop over the voice table: np.flatnonzero would allocate an index array every block.
+        v_on = self.v_on
+        for v in range(v_on.shape[0]):
+            if v_on[v]:
+                self._mix_voice(v, n)
         self.ring.fb[:, ACK] = self.seq                 # after busy counts: see shm_ring protocol
         self._output_stage(n)
         out[:, 0] = self.bus[0, :n]
