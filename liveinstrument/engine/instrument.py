@@ -113,14 +113,18 @@ class Instrument:
             return None
         return self._unit(value)
 
+    def _targets(self, pad: int) -> list[int]:
+        """0-based indices a command addresses: pad 0 means every pad; a bad pad number none."""
+        if pad == 0:
+            return list(range(self.n_pads))
+        p = self._pad_index(pad)
+        return [] if p is None else [p]
+
     def set_param(self, pad: int, name: str, value: float) -> None:
         v = self._checked(name, PAD_PARAMS, value, f"set_param {pad}")
         if v is None:
             return
-        targets = range(self.n_pads) if pad == 0 else [self._pad_index(pad)]
-        for p in targets:
-            if p is None:
-                return
+        for p in self._targets(pad):
             with self._lock:
                 if getattr(self.pads[p], name) == v:
                     continue
@@ -144,10 +148,7 @@ class Instrument:
         if name not in PAD_ACTIONS:
             self._bad(f"action {pad} {name!r}")
             return
-        targets = range(self.n_pads) if pad == 0 else [self._pad_index(pad)]
-        for p in targets:
-            if p is None:
-                return
+        for p in self._targets(pad):
             with self._lock:
                 if name == "generate":
                     self.pads[p].z_center = self._rng.standard_normal(self.pads[p].z_center.size).astype(np.float32)
