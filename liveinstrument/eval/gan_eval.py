@@ -17,7 +17,7 @@ from ..synth import DrumSynth
 from . import metrics as M
 
 
-def class_balanced(audio: np.ndarray, labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+def class_balanced(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
     """Indices with ``per_class`` items of each class (with replacement only where a class is short)."""
     idx = []
     for k in range(3):
@@ -69,9 +69,9 @@ def evaluate_gan(models_dir: str | Path = MODELS, data_path: str | Path = "data/
     train = np.flatnonzero((d["split"] == "train") & cls)
     test = np.flatnonzero((d["split"] == "test") & cls)
     n_bal = min(per_class, 100)
-    tr_idx = train[class_balanced(d["audio"][train], d["label"][train], n_bal, rng)]
-    te_idx = test[class_balanced(d["audio"][test], d["label"][test], n_bal, rng)]
-    g_idx = class_balanced(gen, gen_y, n_bal, rng)
+    tr_idx = train[class_balanced(d["label"][train], n_bal, rng)]
+    te_idx = test[class_balanced(d["label"][test], n_bal, rng)]
+    g_idx = class_balanced(gen_y, n_bal, rng)
     f_tr, f_te, f_g = (judge.embed(d["audio"][tr_idx]), judge.embed(d["audio"][te_idx]), judge.embed(gen[g_idx]))
     p_tr, p_te = judge.probs(d["audio"][tr_idx]), judge.probs(d["audio"][te_idx])
     is_real_tr, is_real_te, is_gen = M.inception_score(p_tr)[0], M.inception_score(p_te)[0], M.inception_score(probs[g_idx])[0]
