@@ -56,11 +56,12 @@ def class_prior(labels_path: str | Path) -> torch.Tensor:
         return torch.from_numpy(f["probs"][sel].astype(np.float32))
 
 
-def render_batch(G: Generator, z: torch.Tensor, c: torch.Tensor, bf16: bool) -> torch.Tensor:
+def render_batch(G: Generator, z: torch.Tensor, c: torch.Tensor, bf16: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(G's spectrum, its audio with the fades) for a batch: one forward serves E's input and the target."""
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         spec = G(z, c).float()
     audio = S.from_model_spec(spec)
-    return audio * torch.from_numpy(S.fade_window())
+    return spec, audio * torch.from_numpy(S.fade_window())
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -127,9 +128,8 @@ def main(args) -> int:
             t0 = time.time()
             z = torch.randn(cfg.batch, G.cfg.latent_dim, generator=g)
             c = prior[torch.multinomial(weights, cfg.batch, replacement=True, generator=g)]
-            audio = render_batch(G, z, c, bf16)
-            with torch.no_grad():
-                target = log_mag(G(z, c))
+            spec, audio = render_batch(G, z, c, bf16)
+            target = log_mag(spec)
             x = S.encoder_input(audio)
             z_hat, c_hat = E(x)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
