@@ -14,6 +14,11 @@ def test_param_flood_coalesces_and_newest_wins():
     with Instrument(n_pads=2, random_model=0, seed=4) as inst, NullOut(inst):
         inst.set_param(0, "round_robin", 0.0)       # main sounds only: counts are easy to read
         assert inst.wait_ready(60)
+        # wait_ready means "in the ring"; the mixer adopts it on its next block (NullOut's thread)
+        t_end = time.monotonic() + 5.0
+        while not inst.mixer.ready(0) and time.monotonic() < t_end:
+            time.sleep(0.005)
+        assert inst.mixer.ready(0)
         before = inst.renderer.stats()["generated"]
         values = np.linspace(0.0, 1.0, 200)
         for v in values:                             # a CC flood, faster than any render
