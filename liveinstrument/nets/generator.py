@@ -24,6 +24,11 @@ SCALES: tuple[tuple[int, int], ...] = ((32, 6), (64, 12), (128, 24), (256, 48), 
 class GeneratorConfig:
     latent_dim: int = 128
     n_classes: int = 3
+    # c is scaled by this before joining z: concatenated raw, 3 class inputs next to 128
+    # unit-RMS latent inputs behind one equalized-lr layer get ~1/10 of the latent's pull
+    # and ~1/10 of its effective learning rate, and G learned to ignore c. sqrt(128 / 3)
+    # puts a one-hot c on the same per-input footing as the latent.
+    class_gain: float = 6.53
     widths: list[int] = field(default_factory=lambda: [128, 96, 64, 32, 16, 8])  # compact (CPU) preset
     convs: list[int] = field(default_factory=lambda: [2, 1, 1, 1, 1, 1])  # 3x3 convs per block
     # How far progressive growing has got: a generator exported mid-schedule renders at this
@@ -77,7 +82,7 @@ class Generator(nn.Module):
             if out.shape[-2:] != SCALES[-1]:
                 out = F.interpolate(out, size=SCALES[-1], mode="nearest")
             return out
-        x = torch.cat([pixel_norm(z), c.to(z.dtype)], dim=1)
+        x = torch.cat([pixel_norm(z), c.to(z.dtype) * self.cfg.class_gain], dim=1)
         x = pixel_norm(lrelu(self.input(x)).view(z.shape[0], -1, 16, 3))
         prev = None
         for i in range(scale + 1):
@@ -123,6 +128,7 @@ class InferencePlan:
                 return (m.weight.detach() * m.scale).to(dtype).contiguous(), b
             # render at the scale training has reached (as ``forward(scale=None)`` does)
             self.scale = int(getattr(g.cfg, "trained_scale", len(SCALES) - 1))
+            self.class_gain = float(g.cfg.class_gain)
             self.fade = float(getattr(g.cfg, "fade", 1.0))
             self.lin = fold(g.input)
             self.blocks = [[fold(cv) for cv in blk.convs] for blk in g.blocks[:self.scale + 1]]
@@ -135,7 +141,7 @@ class InferencePlan:
 
     def run(self, z: torch.Tensor, c: torch.Tensor, abort=None) -> torch.Tensor | None:
         """[B, 128], [B, 3] -> float32 [B, 2, 1024, 48]; None when ``abort()`` said stop."""
-        x = torch.cat([pixel_norm(z.float()), c.float()], dim=1).to(self.dtype)
+        x = torch.cat([pixel_norm(z.float()), c.float() * self.class_gain], dim=1).to(self.dtype)
         x = self._pn(F.leaky_relu(F.linear(x, *self.lin), 0.2).view(z.shape[0], -1, 16, 3))
         prev = None
         for i, convs in enumerate(self.blocks):

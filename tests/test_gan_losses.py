@@ -1,0 +1,88 @@
+"""The GAN's helper losses and augmentations: exact, known-answer checks."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from liveinstrument import signal as S
+from liveinstrument.nets.generator import Generator, GeneratorConfig
+from liveinstrument.train.diffaugment import diff_augment
+from liveinstrument.train.gan import class_moment_loss
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_gain_scales_the_compressed_spectrum_within_the_asked_range():
+    x = torch.ones(64, 2, 32, 12)
+    y = diff_augment(x, ("gain",), gain_db=6.0, generator=_gen())
+    g = y[:, 0, 0, 0]
+    lo, hi = 10 ** (-6 / 20 * S.COMPRESS), 10 ** (6 / 20 * S.COMPRESS)
+    assert torch.all(g >= lo - 1e-6) and torch.all(g <= hi + 1e-6)
+    assert g.std() > 0.01                                    # per sample, not one gain for all
+    assert torch.allclose(y, g.view(-1, 1, 1, 1).expand_as(y))  # uniform over the spectrum
+
+
+def test_shift_moves_whole_frames_and_fills_with_zeros():
+    t = 16
+    x = torch.arange(t, dtype=torch.float32).add(1).view(1, 1, 1, t).repeat(32, 2, 4, 1)
+    y = diff_augment(x, ("shift",), generator=_gen(1))
+    for row in y[:, 0, 0]:
+        nz = row[row != 0]
+        assert torch.all(nz[1:] - nz[:-1] == 1)              # frames stay in order, contiguous
+        first = int(torch.nonzero(row)[0])
+        s = first if first > 0 else -(int(row[0]) - 1)       # delay (leading zeros) or advance
+        assert abs(s) <= t // 8
+    shifts = {int(torch.nonzero(r)[0]) - int(r[torch.nonzero(r)[0]]) + 1 for r in y[:, 0, 0]}
+    assert len(shifts) > 1
+
+
+def test_cutout_zeros_one_rectangle_per_sample():
+    x = torch.ones(8, 2, 32, 16)
+    y = diff_augment(x, ("cutout",), generator=_gen(2))
+    for s in y:
+        assert torch.equal(s[0], s[1])                       # real and imaginary alike
+        assert int((s[0] == 0).sum()) == (32 // 4) * (16 // 4)
+
+
+def test_augmentation_is_differentiable():
+    x = torch.randn(4, 2, 64, 12, requires_grad=True)
+    diff_augment(x, generator=_gen(3)).pow(2).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_moment_loss_is_zero_for_identical_sets_and_pulls_fakes_toward_real():
+    real = torch.rand(30, 2, 16, 6)
+    c = torch.eye(3).repeat_interleave(10, 0)
+    assert class_moment_loss(real, c, real, c).item() == pytest.approx(0.0, abs=1e-5)
+    fake = (real * 0.5).requires_grad_(True)                 # too quiet
+    loss = class_moment_loss(fake, c, real, c)
+    loss.backward()
+    # gradient descent makes the fakes louder: d loss / d x has the opposite sign of x
+    assert loss.item() > 0 and (fake.grad * fake.detach()).sum() < 0
+
+
+def test_moment_loss_compares_like_with_like():
+    """A class is compared only with real sounds of that class (argmax of c)."""
+    quiet, loud = torch.full((10, 2, 8, 6), 0.1), torch.full((10, 2, 8, 6), 1.0)
+    real = torch.cat([quiet, loud])
+    c_real = torch.eye(3)[[0] * 10 + [2] * 10]
+    right = class_moment_loss(real, c_real, real, c_real)
+    swapped = class_moment_loss(torch.cat([loud, quiet]), c_real, real, c_real)
+    assert right.item() < 1e-4 < swapped.item()
+
+
+def test_class_gain_gives_c_the_latents_footing():
+    """With the default gain, switching c moves G's input features as much as a new z does."""
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig())
+    z = torch.randn(64, 128)
+    with torch.no_grad():
+        def feats(z, c):
+            x = torch.cat([z / z.pow(2).mean(1, keepdim=True).sqrt(), c * g.cfg.class_gain], 1)
+            return g.input(x)
+        kick, cym = torch.eye(3)[[0]].expand(64, 3), torch.eye(3)[[2]].expand(64, 3)
+        by_c = (feats(z, kick) - feats(z, cym)).pow(2).mean()
+        by_z = (feats(z, kick) - feats(torch.randn(64, 128), kick)).pow(2).mean()
+    assert 0.3 < (by_c / by_z).item() < 3.0
