@@ -220,7 +220,7 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     args = argparse.Namespace(generator=str(models / "generator.safetensors"),
                               labels=str(tiny_set / "soft_labels.npz"), run_dir=str(run_dir), resume=False,
                               steps=2, hours=None, out=str(models / "encoder.safetensors"), threads=None,
-                              no_bf16=True)
+                              no_bf16=True, init=None)
     assert main(args) == 0
     state = json.loads((run_dir / "state.json").read_text())
     assert state["step"] == 2
@@ -243,3 +243,11 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
 
     missing = argparse.Namespace(**{**vars(args), "generator": str(tmp_path / "none.safetensors")})
     assert main(missing) == 2
+
+    # --init: a fresh run that starts from the trained weights (E after G was retrained)
+    warm = argparse.Namespace(**{**vars(args), "resume": False, "steps": 1, "init": str(models / "encoder.safetensors"),
+                                 "run_dir": str(tmp_path / "warm"), "out": str(tmp_path / "warm.safetensors")})
+    assert main(warm) == 0
+    assert "starting from" in capsys.readouterr().out
+    assert json.loads((tmp_path / "warm" / "state.json").read_text())["step"] == 1
+    assert main(argparse.Namespace(**{**vars(warm), "init": str(tmp_path / "nope.safetensors")})) == 2

@@ -69,6 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", default="data/soft_labels.npz")
     p.add_argument("--run-dir", default="runs/encoder")
     p.add_argument("--resume", action="store_true", help="continue from --run-dir's checkpoint")
+    p.add_argument("--init", default=None, metavar="FILE",
+                   help="start from these encoder weights (e.g. the shipped models/encoder.safetensors "
+                        "when G was retrained: E's spectral features carry over, only the mapping moves)")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--hours", type=float, default=None, help="stop after this many hours")
     p.add_argument("--out", default="models/encoder.safetensors")
@@ -94,6 +97,12 @@ def main(args) -> int:
     hard = prior.argmax(1)
     weights = (1.0 / torch.bincount(hard, minlength=3).float().clamp_min(1))[hard]
     E = Encoder(EncoderConfig())
+    if args.init and not args.resume:
+        if not Path(args.init).exists():
+            print(f"{args.init} not found: drop --init to train E from scratch")
+            return 2
+        load_weights(E, args.init)
+        print(f"starting from {args.init}")
     opt = torch.optim.Adam(E.parameters(), lr=cfg.lr)
     run = Path(args.run_dir)
     step, wall = 0, 0.0
