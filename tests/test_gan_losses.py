@@ -7,7 +7,7 @@ import torch
 from liveinstrument import signal as S
 from liveinstrument.nets.generator import Generator, GeneratorConfig
 from liveinstrument.train.diffaugment import diff_augment
-from liveinstrument.train.gan import class_moment_loss
+from liveinstrument.train.gan import class_moment_loss, mode_seeking_loss
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -86,3 +86,14 @@ def test_class_gain_gives_c_the_latents_footing():
         by_c = (feats(z, kick) - feats(z, cym)).pow(2).mean()
         by_z = (feats(z, kick) - feats(torch.randn(64, 128), kick)).pow(2).mean()
     assert 0.3 < (by_c / by_z).item() < 3.0
+
+
+def test_mode_seeking_rewards_distinct_sounds_not_distinct_phases():
+    z = torch.randn(8, 128)
+    one = torch.rand(1, 2, 32, 12).expand(8, -1, -1, -1)
+    collapsed = mode_seeking_loss(one, z)
+    spread = mode_seeking_loss(torch.rand(8, 2, 32, 12) * torch.linspace(0.2, 2, 8).view(8, 1, 1, 1), z)
+    assert spread.item() < collapsed.item()
+    # the same magnitudes with another phase: no reward
+    rephased = torch.cat([one[:4], -one[4:]])
+    assert mode_seeking_loss(rephased, z).item() == pytest.approx(collapsed.item(), rel=1e-4)

@@ -58,6 +58,8 @@ class GanTrainConfig:
     # Weight of G's class-conditional spectral moment matching (see class_moment_loss); 0 = off.
     moment_weight: float = 3.0
     moment_batch: int = 96  # real sounds per step for the moment targets (class-balanced)
+    # Weight of the mode-seeking term on coarse band energies (see mode_seeking_loss); 0 = off.
+    mode_seeking: float = 1.0
     sample_every: int = 500   # steps between audio/PNG snapshots
     ckpt_every: int = 200
 
@@ -163,6 +165,27 @@ def class_moment_loss(fake: torch.Tensor, c_fake: torch.Tensor, real: torch.Tens
         loss = loss + (fa.mean(0) - ra.mean(0)).norm() + (fa.std(0) - ra.std(0)).norm()
         loss = loss + COARSE_SPREAD_WEIGHT * (cf[a].std(0) - cr[b].std(0)).norm()
     return loss / c_fake.shape[1]
+
+
+def coarse_bands(spec: torch.Tensor) -> torch.Tensor:
+    """[B, 2, F, T] model spectra -> [B, 48] mean magnitude in 8 bands x 6 time cells."""
+    mag = spec.float().pow(2).sum(1, keepdim=True).add(1e-8).sqrt()
+    return F.adaptive_avg_pool2d(mag, (8, 6)).flatten(1)
+
+
+def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Mode seeking (Mao et al., 2019) on coarse band energies.
+
+    The batch's two halves share c; the loss is the inverse of how far apart the
+    pairs' coarse band energies are per unit of latent distance, so G cannot map
+    many z to one sound. Coarse magnitudes, not raw spectra: two phases of one sound
+    are far apart as complex values and identical to the ear.
+    """
+    h = fake.shape[0] // 2
+    e = coarse_bands(fake)
+    d_out = (e[:h] - e[-h:]).abs().mean(1)  # the last h share c with the first h
+    d_z = (z[:h] - z[-h:]).abs().mean(1)
+    return 1.0 / ((d_out / d_z).mean() + 1e-5)
 
 
 def sample_c(n: int, data: RealSet, g: torch.Generator) -> torch.Tensor:
@@ -291,7 +314,8 @@ class Trainer:
         G.requires_grad_(True)
         D.requires_grad_(False)
         z = torch.randn(batch, G.cfg.latent_dim, generator=self.g).to(self.device)
-        c_fake = sample_c(batch, self.data, self.g)
+        c_fake = sample_c(batch - batch // 2, self.data, self.g)
+        c_fake = torch.cat([c_fake, c_fake[: batch // 2]])  # the halves share c (mode seeking)
         with ac:
             fake = G(z, c_fake, scale, alpha)
             d_fake, c_pred_fake = D(aug(fake.float()), scale, alpha)
@@ -301,6 +325,10 @@ class Trainer:
             ref, c_ref = self.real_at(scale, alpha, cfg.moment_batch)
             moment = class_moment_loss(fake, c_fake, ref, c_ref)
             loss_g = loss_g + cfg.moment_weight * moment
+        seek = torch.zeros((), device=self.device)
+        if cfg.mode_seeking > 0 and batch >= 2:
+            seek = mode_seeking_loss(fake, z)
+            loss_g = loss_g + cfg.mode_seeking * seek
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if self.world > 1:
@@ -317,7 +345,8 @@ class Trainer:
         self.step += 1
         self.kimg_done += batch * self.world / 1000.0
         return {"wdist": wdist.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                "gp": gp.item(), "aux": F.mse_loss(c_pred, c_real).item(), "moment": moment.item()}
+                "gp": gp.item(), "aux": F.mse_loss(c_pred, c_real).item(), "moment": moment.item(),
+                "seek": seek.item()}
 
     # ------------------------------------------------------------ snapshots
     @torch.no_grad()
@@ -359,6 +388,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: all; 'none' turns it off)")
     p.add_argument("--moment-weight", type=float, default=None, metavar="W",
                    help="weight of G's per-class spectral moment matching (default 3; 0 = pure WGAN-GP)")
+    p.add_argument("--mode-seeking", type=float, default=None, metavar="W",
+                   help="weight of the mode-seeking diversity term (default 1; 0 = off)")
     p.add_argument("--no-bf16", action="store_true", help="train in fp32")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
@@ -393,6 +424,8 @@ def main(args) -> int:
         cfg.lr = args.lr
     if args.moment_weight is not None:
         cfg.moment_weight = args.moment_weight
+    if args.mode_seeking is not None:
+        cfg.mode_seeking = args.mode_seeking
     if args.diffaug is not None:
         cfg.diffaug = [] if args.diffaug == "none" else [p for p in args.diffaug.split(",") if p]
         unknown = set(cfg.diffaug) - set(POLICIES)
@@ -430,7 +463,7 @@ def main(args) -> int:
         w = csv.writer(fh)
         if new_log and is_main:
             w.writerow(["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment",
-                        "wall_s"])
+                        "seek", "wall_s"])
         task = prog.add_task("gan", total=total_kimg, completed=tr.kimg_done, scale=0, alpha="1.00", w="-", rate="-")
         while tr.kimg_done < total_kimg:
             if tr.step % 10 == 0 and should_stop():
@@ -447,7 +480,7 @@ def main(args) -> int:
                 continue
             if tr.step % 10 == 0:
                 w.writerow([tr.step, f"{tr.kimg_done:.3f}", scale, f"{alpha:.3f}",
-                            *(f"{stats[k]:.4f}" for k in ("wdist", "loss_d", "loss_g", "gp", "aux", "moment")),
+                            *(f"{stats[k]:.4f}" for k in ("wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek")),
                             f"{tr.wall:.1f}"])
                 fh.flush()
                 rate = "-"
