@@ -35,13 +35,19 @@ class GeneratorConfig:
     # scale (blending with the previous one by ``fade``) and is upsampled to full size.
     trained_scale: int = 5
     fade: float = 1.0
+    # From this scale up, a block's head *adds* detail to the upsampled output of the scale
+    # below (a StyleGAN2-style skip generator) instead of replacing it, and starts at zero.
+    # A new top block then begins exactly where the scale below stood, and its noise cannot
+    # wipe out what the lower scales learned (with replacing heads, each new block's random
+    # broadband output undid the class structure for thousands of samples). 6 = never.
+    residual_from: int = 6
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 PRESETS = {
-    "compact": GeneratorConfig(),
+    "compact": GeneratorConfig(residual_from=4),
     "paper": GeneratorConfig(widths=[256, 256, 256, 128, 64, 32], convs=[2] * 6),
 }
 
@@ -68,6 +74,9 @@ class Generator(nn.Module):
         self.input = EqualLinear(cfg.latent_dim + cfg.n_classes, w[0] * 16 * 3, gain=1.0)
         self.blocks = nn.ModuleList(GBlock(w[max(i - 1, 0)], w[i], cfg.convs[i]) for i in range(len(SCALES)))
         self.to_spec = nn.ModuleList(EqualConv2d(w[i], 2, kernel=1) for i in range(len(SCALES)))
+        with torch.no_grad():
+            for head in self.to_spec[max(cfg.residual_from, 1):]:
+                head.weight.zero_()  # residual heads start silent (see GeneratorConfig)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor, scale: int | None = None,
                 alpha: float = 1.0) -> torch.Tensor:
@@ -84,14 +93,21 @@ class Generator(nn.Module):
             return out
         x = torch.cat([pixel_norm(z), c.to(z.dtype) * self.cfg.class_gain], dim=1)
         x = pixel_norm(lrelu(self.input(x)).view(z.shape[0], -1, 16, 3))
-        prev = None
+        r = max(self.cfg.residual_from, 1)
+        prev = out = None
         for i in range(scale + 1):
-            if i == scale and alpha < 1.0 and i > 0:
+            if i == scale and alpha < 1.0 and 0 < i < r:
                 prev = self.to_spec[i - 1](x)
             x = self.blocks[i](x, SCALES[i])
-        out = self.to_spec[scale](x)
-        if prev is not None:
-            out = torch.lerp(F.interpolate(prev, size=SCALES[scale], mode="nearest"), out, alpha)
+            if i == r - 1 and scale >= r:
+                out = self.to_spec[i](x)  # the base the residual heads refine
+            elif i >= r:
+                detail = self.to_spec[i](x)
+                out = _upsample_int(out, SCALES[i]) + (detail * alpha if i == scale else detail)
+        if scale < r:
+            out = self.to_spec[scale](x)
+            if prev is not None:
+                out = torch.lerp(F.interpolate(prev, size=SCALES[scale], mode="nearest"), out, alpha)
         return out
 
     # ------------------------------------------------------------ fast inference (live renderer)
@@ -132,8 +148,11 @@ class InferencePlan:
             self.fade = float(getattr(g.cfg, "fade", 1.0))
             self.lin = fold(g.input)
             self.blocks = [[fold(cv) for cv in blk.convs] for blk in g.blocks[:self.scale + 1]]
+            self.r = max(int(getattr(g.cfg, "residual_from", len(SCALES))), 1)
             self.head = fold(g.to_spec[self.scale])
-            self.prev_head = fold(g.to_spec[self.scale - 1]) if self.fade < 1.0 and self.scale > 0 else None
+            self.heads = {i: fold(g.to_spec[i]) for i in range(self.r - 1, self.scale + 1)} if self.scale >= self.r else {}
+            self.prev_head = (fold(g.to_spec[self.scale - 1])
+                              if self.fade < 1.0 and 0 < self.scale < self.r else None)
 
     @staticmethod
     def _pn(x: torch.Tensor) -> torch.Tensor:
@@ -143,7 +162,7 @@ class InferencePlan:
         """[B, 128], [B, 3] -> float32 [B, 2, 1024, 48]; None when ``abort()`` said stop."""
         x = torch.cat([pixel_norm(z.float()), c.float() * self.class_gain], dim=1).to(self.dtype)
         x = self._pn(F.leaky_relu(F.linear(x, *self.lin), 0.2).view(z.shape[0], -1, 16, 3))
-        prev = None
+        prev = out = None
         for i, convs in enumerate(self.blocks):
             if abort is not None and abort():
                 return None
@@ -152,9 +171,16 @@ class InferencePlan:
             x = _upsample_int(x, SCALES[i])
             for w, b in convs:
                 x = self._pn(F.leaky_relu(F.conv2d(x, w, b, padding=w.shape[-1] // 2), 0.2))
-        out = F.conv2d(x, *self.head)
-        if prev is not None:
-            out = torch.lerp(_upsample_int(prev, SCALES[self.scale]), out, self.fade)
+            if i in self.heads:
+                head = F.conv2d(x, *self.heads[i])
+                if out is None:
+                    out = head
+                else:
+                    out = _upsample_int(out, SCALES[i]) + (head * self.fade if i == self.scale else head)
+        if out is None:
+            out = F.conv2d(x, *self.head)
+            if prev is not None:
+                out = torch.lerp(_upsample_int(prev, SCALES[self.scale]), out, self.fade)
         if out.shape[-2:] != SCALES[-1]:
             out = _upsample_int(out, SCALES[-1])
         return out.float()
