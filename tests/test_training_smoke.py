@@ -124,7 +124,10 @@ def test_gan_steps_at_scale_0_and_top_scale(gan):
         assert all(np.isfinite(v) for v in st.values()), st
     assert stats[0]["gp"] > 0 and stats[1]["gp"] == 0 and stats[2]["gp"] > 0  # lazy GP, also at 1024 x 48
     changed = [k for k, v in tr.G.state_dict().items() if not torch.equal(v, gan["g0"][k])]
-    assert any(k.startswith("blocks.0") for k in changed) and any(k.startswith("blocks.5") for k in changed)
+    assert any(k.startswith("blocks.0") for k in changed)
+    # the top scale's head is residual and starts at zero: its first step moves the head
+    # (blocks.5 gets gradient only once the head is non-zero)
+    assert "to_spec.5.weight" in changed and "moment" in stats[2] and "seek" in stats[2]
     ema_moved = any(not torch.equal(v, gan["g0"][k]) for k, v in tr.G_ema.state_dict().items())
     assert ema_moved
     with torch.no_grad():

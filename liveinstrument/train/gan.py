@@ -449,6 +449,11 @@ def main(args) -> int:
     total_kimg = sum(cfg.kimg)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "log.csv"
+    header = ["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek", "wall_s"]
+    if is_main and log_path.exists():
+        with open(log_path) as fh:
+            if fh.readline().strip() != ",".join(header):  # written by another version: keep it aside
+                log_path.replace(run_dir / f"log.{int(time.time())}.csv")
     new_log = not log_path.exists()
     t_start = time.time()
     last_rate_t, last_rate_k = time.time(), tr.kimg_done
@@ -469,8 +474,7 @@ def main(args) -> int:
             TimeElapsedColumn(), disable=not is_main) as prog:
         w = csv.writer(fh)
         if new_log and is_main:
-            w.writerow(["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment",
-                        "seek", "wall_s"])
+            w.writerow(header)
         task = prog.add_task("gan", total=total_kimg, completed=tr.kimg_done, scale=0, alpha="1.00", w="-", rate="-")
         while tr.kimg_done < total_kimg:
             if tr.step % 10 == 0 and should_stop():
