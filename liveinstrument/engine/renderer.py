@@ -384,6 +384,7 @@ class RendererProcess:
             threads = default_threads()
         self._req = ctx.Queue()
         self._rep = ctx.Queue()
+        self._closing = False
         self.proc = ctx.Process(target=_renderer_main, name="drumgan-renderer", daemon=True,
                                 args=(ring.name, ring.layout.to_dict(), sample_rate, self._req, self._rep,
                                       str(models_dir) if models_dir else None, random_seed, threads, nice))
@@ -414,6 +415,12 @@ class RendererProcess:
             try:
                 msg = self._rep.get()
             except (EOFError, OSError, ValueError):
+                return
+            except Exception as e:  # noqa: BLE001 - e.g. a reply cut short by terminate() at close
+                if not self._closing:
+                    import sys
+                    print(f"renderer: unreadable reply ({type(e).__name__}: {e}); replies stop, "
+                          "the sound already in the ring keeps playing", file=sys.stderr)
                 return
             if msg[0] == "closed":
                 return
@@ -453,6 +460,7 @@ class RendererProcess:
         return msg[2][None], msg[3][None]
 
     def close(self) -> None:
+        self._closing = True
         if self.proc.is_alive():
             try:
                 self._req.put(("stop",))
