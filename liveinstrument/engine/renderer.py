@@ -33,7 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dsp
-from .shm_ring import ACK, GEN, Ring, RingLayout
+from .shm_ring import ACK, Ring, RingLayout
 from .state import RR_MAX_NORM
 
 RR_BATCH_CPU = 1        # round-robin renders per batch on CPU: batch 4 costs ~4x batch 1 there

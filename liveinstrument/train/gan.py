@@ -8,7 +8,11 @@
   every ``gp_every`` steps with the weight scaled up accordingly), drift term
   0.001 * D(real)^2, and the auxiliary MSE of D's regression of c: on real data
   for D, on generated data for G (paper §2.1).
-- Progressive growing: scale i fades in over the first half of its steps.
+- Beyond the paper, for a CPU budget (each measured, see models/README.md): G's
+  per-class spectral moment matching (class_moment_loss), mode seeking on coarse
+  band energies (mode_seeking_loss) and DiffAugment on the critic's input.
+- Progressive growing: scale i fades in over the first half of its steps (from
+  G's ``residual_from`` up, the new head's detail is faded in on top of the scale below).
 - What ships is an exponential moving average of G's weights, as fp16 safetensors.
 - Resumable: ``runs/gan/ckpt.safetensors`` + ``state.json`` hold G, D, the EMA and
   the position in the schedule; ``--resume`` continues from there (Adam's moments
