@@ -181,6 +181,12 @@ def from_model_spec(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor
     return istft(x, length)
 
 
+def model_magnitude(spec: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """|Y| of model spectra [..., 2, F, T] (real, imag) -> [..., 1, F, T]; ``eps`` keeps sqrt's
+    gradient finite at silent bins."""
+    return spec.pow(2).sum(-3, keepdim=True).add(eps).sqrt()
+
+
 def pool_spec(spec: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Downscale a model spectrum [B, 2, F, T] to ``size`` for progressive growing.
 
@@ -195,8 +201,8 @@ def pool_spec(spec: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(spec.shape[-2:]) == tuple(size):
         return spec
     pooled = F.adaptive_avg_pool2d(spec, size)
-    mag = F.adaptive_avg_pool2d(spec.pow(2).sum(1, keepdim=True).add(1e-12).sqrt(), size)
-    return pooled * (mag / pooled.pow(2).sum(1, keepdim=True).add(1e-12).sqrt())
+    mag = F.adaptive_avg_pool2d(model_magnitude(spec, 1e-12), size)
+    return pooled * (mag / model_magnitude(pooled, 1e-12))
 
 
 # ---------------------------------------------------------------- classifier and encoder inputs

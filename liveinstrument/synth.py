@@ -41,7 +41,7 @@ def spectral_shape(spec: torch.Tensor, floor_db: float = -80.0) -> torch.Tensor:
 
     |Y| is the compressed magnitude (|X|^COMPRESS), so the floor is floor_db on |X|.
     """
-    mag = spec.pow(2).sum(dim=1).add(1e-12).sqrt()
+    mag = S.model_magnitude(spec, 1e-12)[:, 0]
     rel = mag / mag.flatten(1).amax(dim=1).clamp_min(1e-9)[:, None, None]
     return torch.log(rel + 1e-12).clamp_min(S.COMPRESS * floor_db / 20.0 * float(np.log(10.0)))
 

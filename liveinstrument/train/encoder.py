@@ -41,7 +41,7 @@ class EncoderTrainConfig:
 
 def log_mag(spec: torch.Tensor) -> torch.Tensor:
     """log of G's (compressed) magnitude: the spectral term compares these."""
-    return torch.log(spec.float().pow(2).sum(dim=1).add(1e-8).sqrt() + 1e-3)
+    return torch.log(S.model_magnitude(spec.float())[:, 0] + 1e-3)
 
 
 def load_generator(path: str | Path) -> Generator:

@@ -150,9 +150,8 @@ def class_moment_loss(fake: torch.Tensor, c_fake: torch.Tensor, real: torch.Tens
 
     Feature matching (Salimans et al., 2016) on the simplest features there are: the
     per-class average and standard deviation of |Y| at every cell of a grid of at most
-    MOMENT_GRID (bins, frames). On a 2-core CPU
-    the critic alone takes hundreds of thousands of samples to teach G the envelope of a
-    kick versus a cymbal; this term hands G that direction from the first step, and the
+    MOMENT_GRID (bins, frames). On a 2-core CPU the critic alone takes hundreds of
+    thousands of samples to teach G the envelope of a kick versus a cymbal; this term hands G that direction from the first step, and the
     adversarial loss keeps doing the rest (texture, phase, per-sample realism). A third
     term matches the spread of *coarse* band energies (8 bands x 6 time cells): per-pixel
     spread can be met with fine texture alone, this one asks for sounds that differ as
@@ -160,12 +159,12 @@ def class_moment_loss(fake: torch.Tensor, c_fake: torch.Tensor, real: torch.Tens
     term's gradient size independent of the scale's pixel count.
     """
     def mag(x: torch.Tensor) -> torch.Tensor:
-        m = x.float().pow(2).sum(1, keepdim=True).add(1e-8).sqrt()
-        return F.adaptive_avg_pool2d(m, (min(m.shape[2], MOMENT_GRID[0]), min(m.shape[3], MOMENT_GRID[1])))[:, 0]
+        m = S.model_magnitude(x.float())
+        return F.adaptive_avg_pool2d(m, (min(m.shape[2], MOMENT_GRID[0]), min(m.shape[3], MOMENT_GRID[1])))
 
     mf, mr = mag(fake), mag(real)
-    cf = F.adaptive_avg_pool2d(mf.unsqueeze(1), (8, 6)).flatten(1)
-    cr = F.adaptive_avg_pool2d(mr.unsqueeze(1), (8, 6)).flatten(1)
+    cf, cr = _coarse(mf), _coarse(mr)  # the grid divides evenly: same as coarse_bands of the spectra
+    mf, mr = mf[:, 0], mr[:, 0]
     kf, kr = c_fake.argmax(1), c_real.argmax(1)
     loss = fake.new_zeros(())
     for k in range(c_fake.shape[1]):
@@ -178,10 +177,14 @@ def class_moment_loss(fake: torch.Tensor, c_fake: torch.Tensor, real: torch.Tens
     return loss / c_fake.shape[1]
 
 
+def _coarse(mag: torch.Tensor) -> torch.Tensor:
+    """[B, 1, F, T] magnitudes -> [B, 48] means in 8 bands x 6 time cells."""
+    return F.adaptive_avg_pool2d(mag, (8, 6)).flatten(1)
+
+
 def coarse_bands(spec: torch.Tensor) -> torch.Tensor:
     """[B, 2, F, T] model spectra -> [B, 48] mean magnitude in 8 bands x 6 time cells."""
-    mag = spec.float().pow(2).sum(1, keepdim=True).add(1e-8).sqrt()
-    return F.adaptive_avg_pool2d(mag, (8, 6)).flatten(1)
+    return _coarse(S.model_magnitude(spec.float()))
 
 
 def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -495,7 +498,7 @@ def main(args) -> int:
                 continue
             if tr.step % 10 == 0:
                 w.writerow([tr.step, f"{tr.kimg_done:.3f}", scale, f"{alpha:.3f}",
-                            *(f"{stats[k]:.4f}" for k in ("wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek")),
+                            *(f"{stats[k]:.4f}" for k in header[4:-1]),
                             f"{tr.wall:.1f}"])
                 fh.flush()
                 rate = "-"
