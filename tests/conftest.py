@@ -33,7 +33,7 @@ def _start_jackd(rate: int = 44_100, period: int = 128, tmp_path=None) -> JackSe
     if shutil.which("jackd") is None:
         pytest.skip("jackd not installed (Debian package jackd2; scripts/install-system-deps.sh)")
     try:
-        import jack  # noqa: F401
+        import jack
     except (ImportError, OSError) as exc:
         pytest.skip(f"JACK-Client unusable: {exc}")
     name = f"drumgan_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -43,7 +43,6 @@ def _start_jackd(rate: int = 44_100, period: int = 128, tmp_path=None) -> JackSe
         proc = subprocess.Popen(["jackd", "--no-realtime" if os.environ.get("DRUMGAN_JACK_NO_RT") else "-R",
                                  "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)],
                                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    import jack
     t_end = time.monotonic() + 15.0
     last = None
     while time.monotonic() < t_end:

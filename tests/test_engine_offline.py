@@ -51,8 +51,8 @@ def test_offline_hits_land_on_their_exact_sample(tmp_path, random_synth):
 def test_offline_render_is_deterministic_for_a_seed(tmp_path):
     make_midi(tmp_path / "p.mid", [(i * 120, 36 + (i % 3) * 2, 60 + i * 5) for i in range(10)])
     a = render_midi(tmp_path / "p.mid", tmp_path / "a.wav", seed=5, random_model=0)
-    b = render_midi(tmp_path / "p.mid", tmp_path / "b.wav", seed=5, random_model=0)
-    c = render_midi(tmp_path / "p.mid", tmp_path / "c.wav", seed=6, random_model=0)
+    render_midi(tmp_path / "p.mid", tmp_path / "b.wav", seed=5, random_model=0)
+    render_midi(tmp_path / "p.mid", tmp_path / "c.wav", seed=6, random_model=0)
     xa, sr = sf.read(tmp_path / "a.wav")
     xb, _ = sf.read(tmp_path / "b.wav")
     xc, _ = sf.read(tmp_path / "c.wav")

@@ -169,6 +169,26 @@ def test_gan_checkpoint_round_trip_and_resume(gan, monkeypatch):
     assert fresh.step == 4 and np.isfinite(st["loss_g"])
 
 
+def test_resume_with_a_longer_last_scale_does_not_fade_it_back_out(gan, tmp_path):
+    """Extending the current scale's budget lengthens its fade on paper; a resumed run must
+    keep the alpha the checkpoint had reached (a fade back to 0.5 would mute the top head)."""
+    from liveinstrument.train.gan import Trainer
+
+    short = replace(gan["cfg"], kimg=[0.001] * 5 + [0.004])     # 3 steps of 4: scale 5 fully faded in
+    tr = Trainer(short, tmp_path, gan["data"], log=QUIET)
+    tr.kimg_done = 0.012
+    tr.save()
+    assert tr.position() == (5, 1.0)
+    longer = Trainer(replace(gan["cfg"], kimg=[0.001] * 5 + [0.1]), tmp_path, gan["data"], log=QUIET)
+    longer.kimg_done = 0.012
+    assert longer.position()[1] < 1.0                            # a fresh run fades as scheduled...
+    longer.load(tmp_path)
+    assert longer.position() == (5, 1.0)                         # ...a resumed one stays faded in
+    earlier = Trainer(replace(gan["cfg"], kimg=[0.02] + [0.001] * 4 + [0.1]), tmp_path, gan["data"], log=QUIET)
+    earlier.load(tmp_path)                                       # a schedule that puts it on another scale
+    assert earlier.position() == (0, 1.0)
+
+
 def test_gan_export_is_what_drumsynth_loads(gan, monkeypatch):
     from liveinstrument.synth import DrumSynth
 
@@ -199,8 +219,12 @@ def test_gan_main_tiny_schedule_and_resume(tiny_set, classifier_run, tmp_path, c
     assert len(list((run_dir / "samples").glob("*.wav"))) == 6
     assert len(list((run_dir / "samples").glob("*.png"))) == 1
     assert (run_dir / "log.csv").read_text().startswith("step,kimg,scale,alpha")
-    assert main(base + ["--resume", str(run_dir), "--kimg", *["0.002"] * 5, "0.004"]) == 0
+    # resumed with the classifier guide on (the shipped soft-label classifier listens)
+    assert main(base + ["--resume", str(run_dir), "--kimg", *["0.002"] * 5, "0.004", "--guide-weight", "1"]) == 0
     assert json.loads((run_dir / "state.json").read_text())["step"] == 7
+    last = (run_dir / "log.csv").read_text().strip().splitlines()
+    assert last[0].split(",")[-2] == "guide"
+    assert json.loads((export.with_suffix(".json")).read_text())["training"]["recipe"]["guide_weight"] == 1.0
     capsys.readouterr()
 
 
@@ -223,7 +247,7 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     args = argparse.Namespace(generator=str(models / "generator.safetensors"),
                               labels=str(tiny_set / "soft_labels.npz"), run_dir=str(run_dir), resume=False,
                               steps=2, hours=None, out=str(models / "encoder.safetensors"), threads=None,
-                              no_bf16=True, init=None)
+                              no_bf16=True, init=None, real_weight=0.0, data=str(tiny_set / "real.npz"))
     assert main(args) == 0
     state = json.loads((run_dir / "state.json").read_text())
     assert state["step"] == 2
@@ -254,3 +278,11 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     assert "starting from" in capsys.readouterr().out
     assert json.loads((tmp_path / "warm" / "state.json").read_text())["step"] == 1
     assert main(argparse.Namespace(**{**vars(warm), "init": str(tmp_path / "nope.safetensors")})) == 2
+
+    # --real-weight: E also fitted on real training sounds by analysis by synthesis
+    on_real = argparse.Namespace(**{**vars(warm), "real_weight": 1.0, "steps": 10,
+                                    "run_dir": str(tmp_path / "real"), "out": str(tmp_path / "real.safetensors")})
+    assert main(on_real) == 0
+    rows = (tmp_path / "real" / "log.csv").read_text().strip().splitlines()
+    assert rows[0] == "step,latent,spectral,real,wall_s" and float(rows[1].split(",")[3]) > 0
+    assert main(argparse.Namespace(**{**vars(on_real), "data": str(tmp_path / "none.npz")})) == 2

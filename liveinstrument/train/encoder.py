@@ -8,6 +8,14 @@ and minimises
 with alpha = 1, beta = 3, lr 1e-4, batch 28. Drawing fresh latents each step
 rather than the paper's fixed set removes one way to overfit at no cost.
 G is frozen. Resumable from ``runs/encoder``.
+
+Beyond the paper (``--real-weight W``, off by default): each step also encodes a
+class-balanced batch of *real training* sounds and adds W times the level-free
+log-spectral distance between G(E(x)) and x (the analysis-by-synthesis loss the
+refinement uses). G's outputs alone never show E a real recording's room, noise
+floor or partials G cannot make, so on real input E's estimate lands off G's
+manifold; this term trains E on exactly the mapping it is used for. The test kit
+is never seen (data.build keeps it in its own split).
 """
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ from .. import signal as S
 from ..modelio import file_hash, load_config, load_weights, save_model
 from ..nets.encoder import Encoder, EncoderConfig
 from ..nets.generator import Generator, GeneratorConfig
+from ..synth import spectral_shape
 
 
 @dataclass
@@ -37,6 +46,8 @@ class EncoderTrainConfig:
     beta: float = 3.0
     seed: int = 0
     ckpt_every: int = 200
+    real_weight: float = 0.0   # analysis-by-synthesis loss on real training sounds (0 = the paper's recipe)
+    real_batch: int = 14
 
 
 def log_mag(spec: torch.Tensor) -> torch.Tensor:
@@ -64,6 +75,22 @@ def render_batch(G: Generator, z: torch.Tensor, c: torch.Tensor, bf16: bool) -> 
     return spec, audio * torch.from_numpy(S.fade_window())
 
 
+class RealSounds:
+    """Real training sounds (train split, kick/snare/cymbal), drawn class-balanced."""
+
+    def __init__(self, data_path: str | Path):
+        from ..data.build import load_set
+
+        d = load_set(data_path)
+        sel = np.flatnonzero((d["split"] == "train") & (d["label"] < 3))
+        self.audio = torch.from_numpy(d["audio"][sel].astype(np.float32))
+        hard = torch.from_numpy(d["label"][sel])
+        self.weights = (1.0 / torch.bincount(hard, minlength=3).float().clamp_min(1))[hard]
+
+    def sample(self, n: int, g: torch.Generator) -> torch.Tensor:
+        return self.audio[torch.multinomial(self.weights, n, replacement=True, generator=g)]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--generator", default="models/generator.safetensors")
     p.add_argument("--labels", default="data/soft_labels.npz")
@@ -72,6 +99,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default=None, metavar="FILE",
                    help="start from these encoder weights (e.g. the shipped models/encoder.safetensors "
                         "when G was retrained: E's spectral features carry over, only the mapping moves)")
+    p.add_argument("--real-weight", type=float, default=0.0, metavar="W",
+                   help="beyond the paper: also fit E on real training sounds by analysis by synthesis "
+                        "(weight of G(E(x)) vs x's spectral shape; 0 = G's outputs only, as the paper)")
+    p.add_argument("--data", default="data/real.npz", help="real sounds for --real-weight")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--hours", type=float, default=None, help="stop after this many hours")
     p.add_argument("--out", default="models/encoder.safetensors")
@@ -88,7 +119,13 @@ def main(args) -> int:
         if not Path(path).exists():
             print(f"{path} not found: run '{hint}' first")
             return 2
-    cfg = EncoderTrainConfig(steps=args.steps)
+    cfg = EncoderTrainConfig(steps=args.steps, real_weight=args.real_weight)
+    real = None
+    if cfg.real_weight > 0:
+        if not Path(args.data).exists():
+            print(f"{args.data} not found: run 'drumgan data build' first (or drop --real-weight)")
+            return 2
+        real = RealSounds(args.data)
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     G = load_generator(args.generator)
@@ -126,7 +163,13 @@ def main(args) -> int:
                                                                    "recipe": asdict(cfg)}})
         E.train()
 
-    with open(run / "log.csv", "a") as log, Progress(TextColumn("[bold]E[/bold]"), BarColumn(),
+    header = "step,latent,spectral,real,wall_s"
+    log_path = run / "log.csv"
+    if log_path.exists() and log_path.read_text().split("\n", 1)[0] != header:
+        log_path.replace(run / f"log.{int(time.time())}.csv")  # another version's columns: keep it aside
+    if not log_path.exists():
+        log_path.write_text(header + "\n")
+    with open(log_path, "a") as log, Progress(TextColumn("[bold]E[/bold]"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]}"),
                   TimeElapsedColumn()) as prog:
         task = prog.add_task("enc", total=cfg.steps, completed=step, loss="-")
@@ -146,15 +189,24 @@ def main(args) -> int:
             latent = F.mse_loss(torch.cat([z_hat, c_hat], 1), torch.cat([z, c], 1))
             spectral = F.mse_loss(log_mag(spec_hat), target)
             loss = cfg.alpha * latent + cfg.beta * spectral
+            on_real = torch.zeros(())
+            if real is not None:
+                xr = real.sample(cfg.real_batch, g)
+                zr, cr = E(S.encoder_input(xr))
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    spec_r = G(zr, cr)
+                on_real = (spectral_shape(spec_r.float()) - spectral_shape(S.to_model_spec(xr))).pow(2).mean()
+                loss = loss + cfg.real_weight * on_real
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
             wall += time.time() - t0
             if step % 10 == 0:
-                log.write(f"{step},{latent.item():.5f},{spectral.item():.5f},{wall:.1f}\n")
+                log.write(f"{step},{latent.item():.5f},{spectral.item():.5f},{on_real.item():.5f},{wall:.1f}\n")
                 log.flush()
-                prog.update(task, completed=step, loss=f"{loss.item():.4f} (z,c {latent.item():.3f} spec {spectral.item():.4f})")
+                prog.update(task, completed=step, loss=f"{loss.item():.4f} (z,c {latent.item():.3f} spec {spectral.item():.4f}"
+                                                              f" real {on_real.item():.4f})")
             if step % cfg.ckpt_every == 0:
                 save()
     save()
