@@ -183,19 +183,20 @@ def main(args) -> int:
             spec, audio = render_batch(G, z, c, bf16)
             target = log_mag(spec)
             x = S.encoder_input(audio)
-            z_hat, c_hat = E(x)
+            xr = real.sample(cfg.real_batch, g) if real is not None else None
+            if xr is not None:  # one pass: batch norm's running statistics then cover both kinds of input
+                x = torch.cat([x, S.encoder_input(xr)])
+            z_all, c_all = E(x)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                spec_hat = G(z_hat, c_hat)
+                spec_all = G(z_all, c_all)
+            n = cfg.batch
+            z_hat, c_hat, spec_hat = z_all[:n], c_all[:n], spec_all[:n]
             latent = F.mse_loss(torch.cat([z_hat, c_hat], 1), torch.cat([z, c], 1))
             spectral = F.mse_loss(log_mag(spec_hat), target)
             loss = cfg.alpha * latent + cfg.beta * spectral
             on_real = torch.zeros(())
-            if real is not None:
-                xr = real.sample(cfg.real_batch, g)
-                zr, cr = E(S.encoder_input(xr))
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    spec_r = G(zr, cr)
-                on_real = (spectral_shape(spec_r.float()) - spectral_shape(S.to_model_spec(xr))).pow(2).mean()
+            if xr is not None:
+                on_real = (spectral_shape(spec_all[n:].float()) - spectral_shape(S.to_model_spec(xr))).pow(2).mean()
                 loss = loss + cfg.real_weight * on_real
             opt.zero_grad(set_to_none=True)
             loss.backward()
