@@ -66,7 +66,7 @@ class GanTrainConfig:
     # Weight of the mode-seeking term on coarse band energies (see mode_seeking_loss); 0 = off.
     mode_seeking: float = 1.0
     # Weight of the frozen soft-label classifier's cross-entropy on G's sounds (ClassifierGuide); 0 = off.
-    guide_weight: float = 0.0
+    guide_weight: float = 2.0
     guide_classifier: str = "models/classifier.safetensors"
     sample_every: int = 500   # steps between audio/PNG snapshots
     ckpt_every: int = 200
@@ -220,9 +220,12 @@ class ClassifierGuide:
     """
 
     def __init__(self, path: str | Path, device: torch.device):
+        from ..classify import MODELS
         from ..modelio import load_config, load_weights
         from ..nets.classifier import Classifier, ClassifierConfig
 
+        if not Path(path).exists() and (MODELS / Path(path).name).exists():
+            path = MODELS / Path(path).name  # the default's relative path, run from another folder
         cfg = ClassifierConfig(**load_config(path)["config"])
         self.model = load_weights(Classifier(cfg), path).eval().to(device)
         self.model.requires_grad_(False)
@@ -459,7 +462,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight of the mode-seeking diversity term (default 1; 0 = off)")
     p.add_argument("--guide-weight", type=float, default=None, metavar="W",
                    help="weight of the frozen soft-label classifier's cross-entropy on G's sounds "
-                        "(default 0 = off; 1 sharpens the classes)")
+                        "(default 2, what the shipped G trained with; 0 = off, the paper's recipe)")
     p.add_argument("--no-bf16", action="store_true", help="train in fp32")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
@@ -498,12 +501,6 @@ def main(args) -> int:
         cfg.mode_seeking = args.mode_seeking
     if args.guide_weight is not None:
         cfg.guide_weight = args.guide_weight
-    if cfg.guide_weight > 0 and not Path(cfg.guide_classifier).exists():
-        from ..classify import MODELS
-        cfg.guide_classifier = str(MODELS / Path(cfg.guide_classifier).name)  # run from elsewhere
-    if cfg.guide_weight > 0 and not Path(cfg.guide_classifier).exists():
-        print(f"{cfg.guide_classifier} not found: run 'drumgan train classifier' or restore models/ from git")
-        return 2
     if args.diffaug is not None:
         cfg.diffaug = [] if args.diffaug == "none" else [p for p in args.diffaug.split(",") if p]
         unknown = set(cfg.diffaug) - set(POLICIES)
@@ -513,7 +510,11 @@ def main(args) -> int:
     run_dir = Path(args.run_dir)
     data = RealSet(args.data, args.labels, cfg.augment_copies, cfg.seed, device=device,
                    log=print if is_main else (lambda *a: None))
-    tr = Trainer(cfg, run_dir, data, device=device, rank=rank, world=world)
+    try:
+        tr = Trainer(cfg, run_dir, data, device=device, rank=rank, world=world)
+    except FileNotFoundError as exc:  # the guide's classifier
+        print(f"{exc} (or train without it: --guide-weight 0)")
+        return 2
     if args.resume:
         tr.load(Path(args.resume))
         tr.cfg.kimg = cfg.kimg  # the schedule given now wins (lets a run be extended)
