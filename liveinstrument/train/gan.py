@@ -13,7 +13,8 @@
   band energies (mode_seeking_loss), DiffAugment on the critic's input, and
   guidance by the frozen soft-label classifier (ClassifierGuide).
 - Progressive growing: scale i fades in over the first half of its steps (from
-  G's ``residual_from`` up, the new head's detail is faded in on top of the scale below).
+  G's ``residual_from`` up, the new head's detail is faded in on top of the scale below);
+  a resume with a longer budget for the current scale keeps the fade it had reached.
 - What ships is an exponential moving average of G's weights, as fp16 safetensors.
 - Resumable: ``runs/gan/ckpt.safetensors`` + ``state.json`` hold G, D, the EMA and
   the position in the schedule; ``--resume`` continues from there (Adam's moments
@@ -211,8 +212,8 @@ class ClassifierGuide:
 
     D's auxiliary regression (the paper's only conditioning signal) is a head learnt
     alongside the critic; on a CPU budget it never became a sharp snare-vs-cymbal judge
-    (the shipped G's one-hot snares were heard as snares 37% of the time by both
-    classifiers, cymbals 50%). The classifier whose probabilities *are* the labels knows
+    (a G trained 1.4 h without this term made one-hot snares that both classifiers heard
+    as snares 32-38% of the time, as cymbals ~50%; 840 guided steps later, 95%). The classifier whose probabilities *are* the labels knows
     exactly what c means: its soft cross-entropy against c pulls G's sound, through the
     inverse STFT, the peak normalisation and the mel front end the classifier always
     sees, towards the class asked for. The evaluation classifier (another seed and mel
