@@ -9,12 +9,13 @@ with alpha = 1, beta = 3, lr 1e-4, batch 28. Drawing fresh latents each step
 rather than the paper's fixed set removes one way to overfit at no cost.
 G is frozen. Resumable from ``runs/encoder``.
 
-Beyond the paper (``--real-weight W``, off by default): each step also encodes a
-class-balanced batch of *real training* sounds and adds W times the level-free
-log-spectral distance between G(E(x)) and x (the analysis-by-synthesis loss the
-refinement uses). G's outputs alone never show E a real recording's room, noise
-floor or partials G cannot make, so on real input E's estimate lands off G's
-manifold; this term trains E on exactly the mapping it is used for. The test kit
+Beyond the paper (``--real-weight W``; default 2, as the shipped E; 0 = the paper's
+recipe): each step also encodes a class-balanced batch of *real training* sounds and
+adds W times the level-free log-spectral distance between G(E(x)) and x (the
+analysis-by-synthesis loss the refinement uses). G's outputs alone never show E a
+real recording's room, noise floor or partials G cannot make, so on real input E's
+estimate lands off G's manifold; this term trains E on exactly the mapping it is
+used for. The test kit
 is never seen (data.build keeps it in its own split).
 """
 from __future__ import annotations
@@ -46,7 +47,7 @@ class EncoderTrainConfig:
     beta: float = 3.0
     seed: int = 0
     ckpt_every: int = 200
-    real_weight: float = 0.0   # analysis-by-synthesis loss on real training sounds (0 = the paper's recipe)
+    real_weight: float = 2.0   # analysis-by-synthesis loss on real training sounds (0 = the paper's recipe)
     real_batch: int = 14
 
 
@@ -99,9 +100,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default=None, metavar="FILE",
                    help="start from these encoder weights (e.g. the shipped models/encoder.safetensors "
                         "when G was retrained: E's spectral features carry over, only the mapping moves)")
-    p.add_argument("--real-weight", type=float, default=0.0, metavar="W",
+    p.add_argument("--real-weight", type=float, default=2.0, metavar="W",
                    help="beyond the paper: also fit E on real training sounds by analysis by synthesis "
-                        "(weight of G(E(x)) vs x's spectral shape; 0 = G's outputs only, as the paper)")
+                        "(weight of G(E(x)) vs x's spectral shape; default 2, as the shipped E; "
+                        "0 = G's outputs only, the paper's recipe)")
     p.add_argument("--data", default="data/real.npz", help="real sounds for --real-weight")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--hours", type=float, default=None, help="stop after this many hours")
