@@ -15,8 +15,7 @@ adds W times the level-free log-spectral distance between G(E(x)) and x (the
 analysis-by-synthesis loss the refinement uses). G's outputs alone never show E a
 real recording's room, noise floor or partials G cannot make, so on real input E's
 estimate lands off G's manifold; this term trains E on exactly the mapping it is
-used for. The test kit
-is never seen (data.build keeps it in its own split).
+used for. The test kit is never seen (data.build keeps it in its own split).
 """
 from __future__ import annotations
 
