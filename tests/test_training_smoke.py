@@ -254,6 +254,8 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     assert_fp16_safetensors(models / "encoder.safetensors")
     meta = json.loads((models / "encoder.json").read_text())
     assert meta["training"]["steps"] == 2 and meta["generator_hash"] == state["generator"]
+    shipped, ema = load_file(str(models / "encoder.safetensors")), load_file(str(run_dir / "ema.safetensors"))
+    assert all(torch.equal(shipped[k], ema[k].to(shipped[k].dtype)) for k in shipped)  # the moving average ships
     before = load_file(str(run_dir / "ckpt.safetensors"))
 
     args.resume, args.steps = True, 3

@@ -20,6 +20,7 @@ used for. The test kit is never seen (data.build keeps it in its own split).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -48,6 +49,9 @@ class EncoderTrainConfig:
     ckpt_every: int = 200
     real_weight: float = 2.0   # analysis-by-synthesis loss on real training sounds (0 = the paper's recipe)
     real_batch: int = 14
+    # What ships is a moving average of E's weights (and batch-norm statistics), half-life in steps:
+    # single checkpoints of E swung by ~0.7 dB LSD on an unseen kit between step 200 and 400.
+    ema_steps: float = 50.0
 
 
 def log_mag(spec: torch.Tensor) -> torch.Tensor:
@@ -150,6 +154,10 @@ def main(args) -> int:
         step, wall = st["step"], st["wall_seconds"]
         g.manual_seed(cfg.seed * 1_000_003 + step)  # new latents, not a replay of the first run's
         print(f"resumed at step {step}")
+    E_ema = copy.deepcopy(E).eval().requires_grad_(False)
+    if args.resume and (run / "ema.safetensors").exists():
+        E_ema.load_state_dict({k: v.to(E_ema.state_dict()[k].dtype) for k, v in load_file(str(run / "ema.safetensors")).items()})
+    ema_state, ema_beta = E_ema.state_dict(), 0.5 ** (1.0 / cfg.ema_steps)
     run.mkdir(parents=True, exist_ok=True)
     gen_hash = file_hash(args.generator)
     t_start = time.time()
@@ -157,12 +165,13 @@ def main(args) -> int:
     def save() -> None:
         save_file({k: v.contiguous() for k, v in E.state_dict().items()}, str(run / "ckpt.tmp.safetensors"))
         (run / "ckpt.tmp.safetensors").replace(run / "ckpt.safetensors")
+        save_file({k: v.contiguous() for k, v in E_ema.state_dict().items()}, str(run / "ema.tmp.safetensors"))
+        (run / "ema.tmp.safetensors").replace(run / "ema.safetensors")
         (run / "state.json").write_text(json.dumps({"step": step, "wall_seconds": wall, "generator": gen_hash,
                                                     "config": asdict(cfg)}, indent=2))
-        save_model(E.eval(), args.out, E.cfg.to_dict(),
+        save_model(E_ema, args.out, E.cfg.to_dict(),
                    extra={"generator_hash": gen_hash, "training": {"steps": step, "wall_hours": round(wall / 3600, 3),
                                                                    "recipe": asdict(cfg)}})
-        E.train()
 
     header = "step,latent,spectral,real,wall_s"
     log_path = run / "log.csv"
@@ -202,6 +211,12 @@ def main(args) -> int:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            with torch.no_grad():
+                for k, v in E.state_dict().items():
+                    if ema_state[k].is_floating_point():
+                        ema_state[k].lerp_(v, 1.0 - ema_beta)
+                    else:
+                        ema_state[k].copy_(v)
             step += 1
             wall += time.time() - t0
             if step % 10 == 0:
