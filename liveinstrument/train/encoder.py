@@ -49,6 +49,7 @@ class EncoderTrainConfig:
     ckpt_every: int = 200
     real_weight: float = 2.0   # analysis-by-synthesis loss on real training sounds (0 = the paper's recipe)
     real_batch: int = 14
+    real_copies: int = 3       # augmented copies of each real sound (RealSounds)
     # What ships is a moving average of E's weights (and batch-norm statistics), half-life in steps:
     # single checkpoints of E swung by ~0.7 dB LSD on an unseen kit between step 200 and 400.
     ema_steps: float = 50.0
@@ -80,15 +81,25 @@ def render_batch(G: Generator, z: torch.Tensor, c: torch.Tensor, bf16: bool) -> 
 
 
 class RealSounds:
-    """Real training sounds (train split, kick/snare/cymbal), drawn class-balanced."""
+    """Real training sounds (train split, kick/snare/cymbal) plus augmented copies, drawn class-balanced.
 
-    def __init__(self, data_path: str | Path):
+    The copies (pitch, EQ, envelope, layering: data.augment) matter here: E fits ~350
+    recordings within a few hundred steps (LSD 8.9 dB on them against 11.6 dB on an
+    unseen kit after 800 steps without copies).
+    """
+
+    def __init__(self, data_path: str | Path, copies: int = 3, seed: int = 0):
+        from ..data.augment import augment_set
         from ..data.build import load_set
 
         d = load_set(data_path)
         sel = np.flatnonzero((d["split"] == "train") & (d["label"] < 3))
-        self.audio = torch.from_numpy(d["audio"][sel].astype(np.float32))
-        hard = torch.from_numpy(d["label"][sel])
+        audio, hard = d["audio"][sel].astype(np.float32), d["label"][sel]
+        if copies > 0:
+            aug, _, src = augment_set(audio, [S.CLASSES[k] for k in hard], np.random.default_rng(seed), copies)
+            audio, hard = np.concatenate([audio, aug]), np.concatenate([hard, hard[src]])
+        self.audio = torch.from_numpy(audio)
+        hard = torch.from_numpy(hard)
         self.weights = (1.0 / torch.bincount(hard, minlength=3).float().clamp_min(1))[hard]
 
     def sample(self, n: int, g: torch.Generator) -> torch.Tensor:
@@ -130,7 +141,7 @@ def main(args) -> int:
         if not Path(args.data).exists():
             print(f"{args.data} not found: run 'drumgan data build' first (or drop --real-weight)")
             return 2
-        real = RealSounds(args.data)
+        real = RealSounds(args.data, cfg.real_copies, cfg.seed)
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     G = load_generator(args.generator)
