@@ -122,7 +122,10 @@ def _window(device, dtype=None) -> torch.Tensor:
     dtype = dtype or torch.float32
     key = (str(device), dtype)
     if key not in _windows:
-        _windows[key] = torch.hann_window(N_FFT, device=device, dtype=dtype)
+        # Cached tensors are made outside inference mode: one made inside (a first call from
+        # classify()) could not take part in a later autograd graph (GAN guidance, refinement).
+        with torch.inference_mode(False):
+            _windows[key] = torch.hann_window(N_FFT, device=device, dtype=dtype)
     return _windows[key]
 
 
@@ -154,11 +157,12 @@ def _demodulator(n_frames: int, device: torch.device) -> torch.Tensor:
     import torch
     key = f"{device}:{n_frames}"
     if key not in _demod:
-        k = torch.arange(N_BINS, device=device)[:, None]
-        t = torch.arange(n_frames, device=device)[None, :]
-        quarter_turns = (2 * k + k * t * 3) % 4  # (-1)^k = i^(2k), (-i)^(kt) = i^(3kt)
-        lut = torch.tensor([1 + 0j, 1j, -1 + 0j, -1j], dtype=torch.complex64, device=device)
-        _demod[key] = lut[quarter_turns]
+        with torch.inference_mode(False):  # see _window
+            k = torch.arange(N_BINS, device=device)[:, None]
+            t = torch.arange(n_frames, device=device)[None, :]
+            quarter_turns = (2 * k + k * t * 3) % 4  # (-1)^k = i^(2k), (-i)^(kt) = i^(3kt)
+            lut = torch.tensor([1 + 0j, 1j, -1 + 0j, -1j], dtype=torch.complex64, device=device)
+            _demod[key] = lut[quarter_turns]
     return _demod[key]
 
 
@@ -243,7 +247,8 @@ def log_mel(audio: torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
     power = spec.real.square() + spec.imag.square()
     key = f"{a.device}:{n_mels}"
     if key not in _mel_fb:
-        _mel_fb[key] = torch.from_numpy(mel_filterbank(n_mels)).to(a.device)
+        with torch.inference_mode(False):  # see _window
+            _mel_fb[key] = torch.from_numpy(mel_filterbank(n_mels)).to(a.device)
     mel = torch.einsum("mf,bft->bmt", _mel_fb[key], power)
     return (torch.log10(mel + 1e-10) / 5.0).unsqueeze(1)
 

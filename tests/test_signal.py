@@ -312,3 +312,19 @@ def test_iter_audio_files(tmp_path):
     got = iter_audio_files([tmp_path, tmp_path / "explicit.wav"])
     names = [p.relative_to(tmp_path).as_posix() for p in got]
     assert names == ["a/x.aiff", "b/1.flac", "b/2.WAV", "c.ogg", "explicit.wav"]
+
+
+def test_cached_signal_tensors_made_in_inference_mode_still_serve_autograd():
+    """classify() runs under inference mode and may be the first to fill the window, mel and
+    demodulator caches; the GAN's classifier guidance and E's refinement backpropagate
+    through the same transforms later in the process."""
+    from liveinstrument import signal as sig
+
+    for cache in (sig._windows, sig._mel_fb, sig._demod):
+        cache.clear()
+    with torch.inference_mode():
+        sig.log_mel(torch.zeros(1, sig.N_SAMPLES))
+        sig.to_model_spec(torch.zeros(1, sig.N_SAMPLES))
+    spec = torch.randn(1, 2, sig.N_BINS, sig.N_FRAMES, requires_grad=True)
+    sig.log_mel(sig.from_model_spec(spec)).sum().backward()
+    assert torch.isfinite(spec.grad).all() and spec.grad.abs().sum() > 0

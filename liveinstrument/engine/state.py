@@ -18,9 +18,9 @@ from ..latent import orthonormal_pair as random_directions  # noqa: F401 (re-exp
 from ..signal import LATENT_DIM, N_CLASSES, sliders_to_classes
 
 # Variation slider 0..1 -> alpha in [0, ALPHA_MAX]. |z| ~ 11 for z ~ N(0, I_128).
-# Calibrated on the shipped G (benchmarks/calibrate_variation.py --n 48): alpha 1 / 3 / 6 /
-# 11 move the sound by a median LSD of 1.7 / 4.0 / 6.3 / 8.2 dB, and the evaluation
-# classifier keeps 0.98 / 0.98 / 0.96 / 0.92 of the varied sounds in their class. 6 makes
+# Calibrated on the shipped G (benchmarks/calibrate_variation.py --n 48; G 0c6d8e1f703eedad):
+# alpha 1 / 3 / 6 / 11 move the sound by a median LSD of 1.4 / 3.4 / 5.6 / 7.0 dB, and the
+# evaluation classifier keeps 1.00 / 0.98 / 0.96 / 0.98 of the varied sounds in their class. 6 makes
 # the full slider a large change (about the distance between two takes of one drum) that
 # still stays the same instrument.
 ALPHA_MAX = 6.0
