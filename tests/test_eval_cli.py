@@ -55,3 +55,9 @@ def test_eval_gan_and_encoder(tmp_path, capsys):
     assert {r["set"] for r in rows} >= {"gen", "train", "test (B)"}
     assert {r["refine_steps"] for r in rows} == {0, 2}
     assert all(np.isfinite(r["LSD"]) and r["LSD"] >= 0 for r in rows)
+    for r in rows:  # per-class LSD: present for the classes a set has (3 random sounds: not always all)
+        per_class = [r[f"LSD_{k}"] for k in ("kick", "snare", "cymbal") if r[f"LSD_{k}"] is not None]
+        if r["set"].startswith(("train", "test")):
+            assert per_class and min(per_class) <= r["LSD"] + 1e-6 <= max(per_class) + 2e-6
+        if r["set"].startswith("other"):
+            assert all(r[f"LSD_{k}"] is None for k in ("kick", "snare", "cymbal"))

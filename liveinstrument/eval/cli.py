@@ -83,7 +83,8 @@ def _encoder(args) -> int:
     all_rows = []
     for steps in args.refine:
         all_rows += evaluate_encoder(args.models, args.data, args.n, steps)
-    print(format_table(all_rows, ["set", "refine_steps", "MSE", "LSD", "SNR", "ViSQOL", "ms_per_sound"],
+    print(format_table(all_rows, ["set", "refine_steps", "MSE", "LSD", "LSD_kick", "LSD_snare", "LSD_cymbal",
+                                  "SNR", "ViSQOL", "ms_per_sound"],
                        "Table 2 (ViSQOL MOS 1-5 stands in for PEAQ ODG/DI)"))
     if args.json:
         Path(args.json).write_text(json.dumps(all_rows, indent=2) + "\n")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.build import load_set
+from ..signal import CLASSES
 from ..synth import DEFAULT_MODELS, DrumSynth
 from . import metrics as M
 
@@ -50,9 +51,11 @@ def evaluate_encoder(models_dir: str | Path = DEFAULT_MODELS, data_path: str | P
     rng = np.random.default_rng(seed)
     d = load_set(data_path)
     sets: dict[str, np.ndarray] = {}
+    classes: dict[str, np.ndarray] = {}  # class of each item, for the per-class LSD
     z = rng.standard_normal((n_per_set, synth.latent_dim)).astype(np.float32)
     c = rng.dirichlet((0.3, 0.3, 0.3), n_per_set).astype(np.float32)
     sets["gen"] = synth.generate(z, c)
+    classes["gen"] = c.argmax(1)
     test_mask = (d["split"] == "test") & (d["label"] < 3)
     test_name = f"test ({', '.join(sorted(set(d['kit'][test_mask].tolist())))})"
     for name, mask in (("train", (d["split"] == "train") & (d["label"] < 3)),
@@ -62,11 +65,19 @@ def evaluate_encoder(models_dir: str | Path = DEFAULT_MODELS, data_path: str | P
         if len(idx) > n_per_set:
             idx = rng.choice(idx, n_per_set, replace=False)
         sets[name] = d["audio"][idx]
+        classes[name] = d["label"][idx]
     rows = []
     for name, ref in sets.items():
         est, ms = roundtrip(synth, ref, refine_steps)
         row = {"set": name, **score(ref, est), "ms_per_sound": ms, "refine_steps": refine_steps}
+        # LSD per class: a kit's mix of classes weighs heavily on its mean (noise-like cymbals score worst).
+        lsd = np.atleast_1d(M.lsd_db(ref, est))
+        for k, cls in enumerate(CLASSES):
+            sel = classes[name] == k
+            row[f"LSD_{cls}"] = float(lsd[sel].mean()) if sel.any() else None
         rows.append(row)
-        log(f"{name:28s} LSD {row['LSD']:.2f} dB  SNR {row['SNR']:.2f} dB  MSE {row['MSE']:.4f}  "
-            f"ViSQOL {row['ViSQOL'] if row['ViSQOL'] is None else round(row['ViSQOL'], 2)}  {ms:.0f} ms/sound")
+        per_class = "  ".join(f"{cls} {row[f'LSD_{cls}']:.2f}" for cls in CLASSES if row[f"LSD_{cls}"] is not None)
+        log(f"{name:28s} LSD {row['LSD']:.2f} dB ({per_class or 'no kick/snare/cymbal'})  SNR {row['SNR']:.2f} dB  "
+            f"MSE {row['MSE']:.4f}  ViSQOL {row['ViSQOL'] if row['ViSQOL'] is None else round(row['ViSQOL'], 2)}  "
+            f"{ms:.0f} ms/sound")
     return rows
