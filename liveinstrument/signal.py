@@ -117,16 +117,21 @@ def peak_normalize(x: np.ndarray, peak: float = 1.0, eps: float = 1e-9) -> np.nd
 _windows: dict = {}
 
 
+def _cached(store: dict, key, make):
+    """``store[key]``, made by ``make()`` on first use, outside inference mode: a cached
+    tensor made inside it (a first call from classify()) could not take part in a later
+    autograd graph (GAN guidance, E's refinement)."""
+    import torch
+    if key not in store:
+        with torch.inference_mode(False):
+            store[key] = make()
+    return store[key]
+
+
 def _window(device, dtype=None) -> torch.Tensor:
     import torch
     dtype = dtype or torch.float32
-    key = (str(device), dtype)
-    if key not in _windows:
-        # Cached tensors are made outside inference mode: one made inside (a first call from
-        # classify()) could not take part in a later autograd graph (GAN guidance, refinement).
-        with torch.inference_mode(False):
-            _windows[key] = torch.hann_window(N_FFT, device=device, dtype=dtype)
-    return _windows[key]
+    return _cached(_windows, (str(device), dtype), lambda: torch.hann_window(N_FFT, device=device, dtype=dtype))
 
 
 def stft(audio: torch.Tensor) -> torch.Tensor:
@@ -155,15 +160,13 @@ _demod: dict = {}
 def _demodulator(n_frames: int, device: torch.device) -> torch.Tensor:
     """R[k, t] = (-1)**k * (-i)**(k t), complex [N_BINS, n_frames] (see module doc)."""
     import torch
-    key = f"{device}:{n_frames}"
-    if key not in _demod:
-        with torch.inference_mode(False):  # see _window
-            k = torch.arange(N_BINS, device=device)[:, None]
-            t = torch.arange(n_frames, device=device)[None, :]
-            quarter_turns = (2 * k + k * t * 3) % 4  # (-1)^k = i^(2k), (-i)^(kt) = i^(3kt)
-            lut = torch.tensor([1 + 0j, 1j, -1 + 0j, -1j], dtype=torch.complex64, device=device)
-            _demod[key] = lut[quarter_turns]
-    return _demod[key]
+    def make() -> torch.Tensor:
+        k = torch.arange(N_BINS, device=device)[:, None]
+        t = torch.arange(n_frames, device=device)[None, :]
+        quarter_turns = (2 * k + k * t * 3) % 4  # (-1)^k = i^(2k), (-i)^(kt) = i^(3kt)
+        lut = torch.tensor([1 + 0j, 1j, -1 + 0j, -1j], dtype=torch.complex64, device=device)
+        return lut[quarter_turns]
+    return _cached(_demod, f"{device}:{n_frames}", make)
 
 
 def to_model_spec(audio: torch.Tensor) -> torch.Tensor:
@@ -245,11 +248,8 @@ def log_mel(audio: torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
     spec = torch.stft(a, N_FFT, HOP, window=_window(a.device), center=True,
                       pad_mode="reflect", return_complex=True)
     power = spec.real.square() + spec.imag.square()
-    key = f"{a.device}:{n_mels}"
-    if key not in _mel_fb:
-        with torch.inference_mode(False):  # see _window
-            _mel_fb[key] = torch.from_numpy(mel_filterbank(n_mels)).to(a.device)
-    mel = torch.einsum("mf,bft->bmt", _mel_fb[key], power)
+    fb = _cached(_mel_fb, f"{a.device}:{n_mels}", lambda: torch.from_numpy(mel_filterbank(n_mels)).to(a.device))
+    mel = torch.einsum("mf,bft->bmt", fb, power)
     return (torch.log10(mel + 1e-10) / 5.0).unsqueeze(1)
 
 

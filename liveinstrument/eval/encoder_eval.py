@@ -32,15 +32,24 @@ def roundtrip(synth: DrumSynth, audio: np.ndarray, refine_steps: int, batch: int
     return np.concatenate(outs), ms
 
 
-def score(ref: np.ndarray, est: np.ndarray, visqol_items: int = 20) -> dict:
+def score(ref: np.ndarray, est: np.ndarray, classes: np.ndarray | None = None, visqol_items: int = 20) -> dict:
+    """Table 2's figures for one set; with ``classes`` (index into CLASSES per item) also
+    ``LSD_<class>``, None for a class the set lacks: a kit's mix of classes weighs heavily on
+    its mean LSD (noise-like cymbals score worst)."""
     ref = ref / np.maximum(np.abs(ref).max(axis=1, keepdims=True), 1e-9)
     est = est / np.maximum(np.abs(est).max(axis=1, keepdims=True), 1e-9)
     mos = [M.visqol_mos(r, e) for r, e in zip(ref[:visqol_items], est[:visqol_items])]
     mos = [m for m in mos if m is not None]
     snr = M.snr_db(ref, est)
-    return {"MSE": float(np.mean(M.mse(ref, est))), "LSD": float(np.mean(M.lsd_db(ref, est))),
-            "SNR": float(np.mean(snr[np.isfinite(snr)])) if np.isfinite(snr).any() else float("nan"),
-            "ViSQOL": float(np.mean(mos)) if mos else None, "n": int(len(ref))}
+    lsd = np.atleast_1d(M.lsd_db(ref, est))
+    out = {"MSE": float(np.mean(M.mse(ref, est))), "LSD": float(np.mean(lsd)),
+           "SNR": float(np.mean(snr[np.isfinite(snr)])) if np.isfinite(snr).any() else float("nan"),
+           "ViSQOL": float(np.mean(mos)) if mos else None, "n": int(len(ref))}
+    if classes is not None:
+        for k, cls in enumerate(CLASSES):
+            sel = classes == k
+            out[f"LSD_{cls}"] = float(lsd[sel].mean()) if sel.any() else None
+    return out
 
 
 def evaluate_encoder(models_dir: str | Path = DEFAULT_MODELS, data_path: str | Path = "data/real.npz",
@@ -51,7 +60,7 @@ def evaluate_encoder(models_dir: str | Path = DEFAULT_MODELS, data_path: str | P
     rng = np.random.default_rng(seed)
     d = load_set(data_path)
     sets: dict[str, np.ndarray] = {}
-    classes: dict[str, np.ndarray] = {}  # class of each item, for the per-class LSD
+    classes: dict[str, np.ndarray] = {}
     z = rng.standard_normal((n_per_set, synth.latent_dim)).astype(np.float32)
     c = rng.dirichlet((0.3, 0.3, 0.3), n_per_set).astype(np.float32)
     sets["gen"] = synth.generate(z, c)
@@ -69,12 +78,7 @@ def evaluate_encoder(models_dir: str | Path = DEFAULT_MODELS, data_path: str | P
     rows = []
     for name, ref in sets.items():
         est, ms = roundtrip(synth, ref, refine_steps)
-        row = {"set": name, **score(ref, est), "ms_per_sound": ms, "refine_steps": refine_steps}
-        # LSD per class: a kit's mix of classes weighs heavily on its mean (noise-like cymbals score worst).
-        lsd = np.atleast_1d(M.lsd_db(ref, est))
-        for k, cls in enumerate(CLASSES):
-            sel = classes[name] == k
-            row[f"LSD_{cls}"] = float(lsd[sel].mean()) if sel.any() else None
+        row = {"set": name, **score(ref, est, classes[name]), "ms_per_sound": ms, "refine_steps": refine_steps}
         rows.append(row)
         per_class = "  ".join(f"{cls} {row[f'LSD_{cls}']:.2f}" for cls in CLASSES if row[f"LSD_{cls}"] is not None)
         log(f"{name:28s} LSD {row['LSD']:.2f} dB ({per_class or 'no kick/snare/cymbal'})  SNR {row['SNR']:.2f} dB  "

@@ -36,6 +36,7 @@ from ..modelio import file_hash, load_config, load_weights, save_model
 from ..nets.encoder import Encoder, EncoderConfig
 from ..nets.generator import Generator, GeneratorConfig
 from ..synth import spectral_shape
+from .realdata import balanced_weights, set_aside_stale_log, training_sounds
 
 
 @dataclass
@@ -81,7 +82,7 @@ def render_batch(G: Generator, z: torch.Tensor, c: torch.Tensor, bf16: bool) -> 
 
 
 class RealSounds:
-    """Real training sounds (train split, kick/snare/cymbal) plus augmented copies, drawn class-balanced.
+    """Real training sounds plus augmented copies (realdata.training_sounds), drawn class-balanced.
 
     The copies (pitch, EQ, envelope, layering: data.augment) matter here: E fits ~350
     recordings within a few hundred steps (LSD 8.9 dB on them against 11.6 dB on an
@@ -89,18 +90,9 @@ class RealSounds:
     """
 
     def __init__(self, data_path: str | Path, copies: int = 3, seed: int = 0):
-        from ..data.augment import augment_set
-        from ..data.build import load_set
-
-        d = load_set(data_path)
-        sel = np.flatnonzero((d["split"] == "train") & (d["label"] < 3))
-        audio, hard = d["audio"][sel].astype(np.float32), d["label"][sel]
-        if copies > 0:
-            aug, _, src = augment_set(audio, [S.CLASSES[k] for k in hard], np.random.default_rng(seed), copies)
-            audio, hard = np.concatenate([audio, aug]), np.concatenate([hard, hard[src]])
+        audio, hard, _ = training_sounds(data_path, copies, seed)
         self.audio = torch.from_numpy(audio)
-        hard = torch.from_numpy(hard)
-        self.weights = (1.0 / torch.bincount(hard, minlength=3).float().clamp_min(1))[hard]
+        self.weights = balanced_weights(torch.from_numpy(hard))
 
     def sample(self, n: int, g: torch.Generator) -> torch.Tensor:
         return self.audio[torch.multinomial(self.weights, n, replacement=True, generator=g)]
@@ -148,7 +140,7 @@ def main(args) -> int:
     bf16 = not args.no_bf16
     prior = class_prior(args.labels)
     hard = prior.argmax(1)
-    weights = (1.0 / torch.bincount(hard, minlength=3).float().clamp_min(1))[hard]
+    weights = balanced_weights(hard)
     E = Encoder(EncoderConfig())
     if args.init and not args.resume:
         if not Path(args.init).exists():
@@ -167,7 +159,7 @@ def main(args) -> int:
         print(f"resumed at step {step}")
     E_ema = copy.deepcopy(E).eval().requires_grad_(False)
     if args.resume and (run / "ema.safetensors").exists():
-        E_ema.load_state_dict({k: v.to(E_ema.state_dict()[k].dtype) for k, v in load_file(str(run / "ema.safetensors")).items()})
+        load_weights(E_ema, run / "ema.safetensors")
     ema_state, ema_beta = E_ema.state_dict(), 0.5 ** (1.0 / cfg.ema_steps)
     run.mkdir(parents=True, exist_ok=True)
     gen_hash = file_hash(args.generator)
@@ -186,8 +178,7 @@ def main(args) -> int:
 
     header = "step,latent,spectral,real,wall_s"
     log_path = run / "log.csv"
-    if log_path.exists() and log_path.read_text().split("\n", 1)[0] != header:
-        log_path.replace(run / f"log.{int(time.time())}.csv")  # another version's columns: keep it aside
+    set_aside_stale_log(log_path, header)
     if not log_path.exists():
         log_path.write_text(header + "\n")
     with open(log_path, "a") as log, Progress(TextColumn("[bold]E[/bold]"), BarColumn(),

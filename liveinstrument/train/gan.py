@@ -41,6 +41,7 @@ from ..modelio import save_model
 from ..nets.discriminator import Discriminator, DiscriminatorConfig
 from ..nets.generator import SCALES, Generator, GeneratorConfig, PRESETS
 from .diffaugment import POLICIES, diff_augment
+from .realdata import balanced_weights, set_aside_stale_log, training_sounds
 
 
 @dataclass
@@ -85,33 +86,18 @@ class RealSet:
                  device: torch.device | str = "cpu"):
         from ..data.build import load_set
 
-        d = load_set(data_path)
-        lab = load_set(labels_path)
-        sel = np.flatnonzero((d["split"] == "train") & (d["label"] < 3))
-        audio = d["audio"][sel]
-        probs = lab["probs"][sel]
-        hard = d["label"][sel]
+        audio, hard, rows = training_sounds(data_path, copies, seed)
+        probs = load_set(labels_path)["probs"][rows]
+        self.n_real = len(rows) // (copies + 1)
         if copies > 0:
-            try:
-                from ..data.augment import augment_set
-                rng = np.random.default_rng(seed)
-                names = [S.CLASSES[k] for k in hard]
-                aug, _, src = augment_set(audio, names, rng, copies)
-                audio = np.concatenate([audio, aug])
-                probs = np.concatenate([probs, probs[src]])
-                hard = np.concatenate([hard, hard[src]])
-                log(f"augmentation: +{len(aug)} sounds")
-            except ImportError:
-                log("augmentation module missing: training on real sounds only")
+            log(f"augmentation: +{len(rows) - self.n_real} sounds")
         with torch.no_grad():
             self.spec = torch.cat([S.to_model_spec(torch.from_numpy(audio[i:i + 64]))
                                    for i in range(0, len(audio), 64)])
         self.spec = self.spec.to(device)
         self.c = torch.from_numpy(probs.astype(np.float32))
         self.hard = torch.from_numpy(hard)
-        counts = torch.bincount(self.hard, minlength=3).float().clamp_min(1)
-        self.weights = (1.0 / counts)[self.hard]
-        self.n_real = len(sel)
+        self.weights = balanced_weights(self.hard)
 
     def sample(self, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.multinomial(self.weights, n, replacement=True, generator=g)
@@ -213,24 +199,22 @@ class ClassifierGuide:
     D's auxiliary regression (the paper's only conditioning signal) is a head learnt
     alongside the critic; on a CPU budget it never became a sharp snare-vs-cymbal judge
     (a G trained 1.4 h without this term made one-hot snares that both classifiers heard
-    as snares 32-38% of the time, as cymbals ~50%; 840 guided steps later, 95%). The classifier whose probabilities *are* the labels knows
-    exactly what c means: its soft cross-entropy against c pulls G's sound, through the
-    inverse STFT, the peak normalisation and the mel front end the classifier always
-    sees, towards the class asked for. The evaluation classifier (another seed and mel
+    as snares 32-38% of the time, as cymbals ~50%; 840 guided steps later, 95%). The
+    classifier whose probabilities *are* the labels knows exactly what c means: its soft
+    cross-entropy against c pulls G's sound, through the inverse STFT, the peak
+    normalisation and the mel front end the classifier always sees, towards the class
+    asked for. The evaluation classifier (another seed and mel
     size) stays the independent judge.
     """
 
     def __init__(self, path: str | Path, device: torch.device):
-        from ..classify import MODELS
-        from ..modelio import load_config, load_weights
-        from ..nets.classifier import Classifier, ClassifierConfig
+        from ..classify import MODELS, SoundClassifier
 
         if not Path(path).exists() and (MODELS / Path(path).name).exists():
             path = MODELS / Path(path).name  # the default's relative path, run from another folder
-        cfg = ClassifierConfig(**load_config(path)["config"])
-        self.model = load_weights(Classifier(cfg), path).eval().to(device)
-        self.model.requires_grad_(False)
-        self.n_mels = cfg.n_mels
+        clf = SoundClassifier(path)
+        self.model = clf.model.to(device).requires_grad_(False)
+        self.n_mels = clf.n_mels
 
     def loss(self, fake: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """Soft cross-entropy H(c, classifier(audio of fake)), averaged over the batch."""
@@ -523,10 +507,8 @@ def main(args) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "log.csv"
     header = ["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek", "guide", "wall_s"]
-    if is_main and log_path.exists():
-        with open(log_path) as fh:
-            if fh.readline().strip() != ",".join(header):  # written by another version: keep it aside
-                log_path.replace(run_dir / f"log.{int(time.time())}.csv")
+    if is_main:
+        set_aside_stale_log(log_path, ",".join(header))
     new_log = not log_path.exists()
     t_start = time.time()
     last_rate_t, last_rate_k = time.time(), tr.kimg_done
