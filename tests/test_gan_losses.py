@@ -7,7 +7,7 @@ import torch
 from liveinstrument import signal as S
 from liveinstrument.nets.generator import Generator, GeneratorConfig
 from liveinstrument.train.diffaugment import diff_augment
-from liveinstrument.train.gan import ClassifierGuide, class_moment_loss, mode_seeking_loss
+from liveinstrument.train.gan import ClassifierGuide, class_moment_loss, click_loss, fake_audio, mode_seeking_loss
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -114,9 +114,30 @@ def test_classifier_guide_prefers_the_true_class_and_reaches_the_spectrum():
     guide = ClassifierGuide(MODELS / "classifier.safetensors", torch.device("cpu"))
     right = torch.tensor([[1.0, 0, 0]] * 4 + [[0, 0, 1.0]] * 4)
     wrong = right.flip(1)
-    loss_right = guide.loss(spec, right)
-    assert loss_right < 0.5 < guide.loss(spec, wrong)
+    loss_right = guide.loss(fake_audio(spec), right)
+    assert loss_right < 0.5 < guide.loss(fake_audio(spec), wrong)
     loss_right.backward()
     assert torch.isfinite(spec.grad).all() and spec.grad.abs().sum() > 0
-    low = S.pool_spec(spec.detach(), (256, 48))               # a lower scale is heard upsampled
+    low = fake_audio(S.pool_spec(spec.detach(), (256, 48)))   # a lower scale is heard upsampled
     assert guide.loss(low, right) < guide.loss(low, wrong)
+
+
+def test_click_loss_flags_isolated_spikes_not_noise_attacks_or_level():
+    """Known answers: Gaussian noise, a loud sine starting from silence and any gain of
+    them cost (almost) nothing; the same noise with a few one-sample spikes costs clearly
+    more, and its gradient lowers each spike."""
+    g = _gen(0)
+    noise = torch.randn(4, 24255, generator=g) * torch.linspace(1, 0.01, 24255)  # a decaying wash
+    onset = torch.zeros(4, 24255)
+    onset[:, 5000:] = torch.sin(torch.arange(24255 - 5000) * 0.3)
+    clicked = noise.clone()
+    clicked[:, [4096, 2731, 10000]] += 8 * noise[:, 4000:4200].std()
+    clicked.requires_grad_(True)
+    quiet = click_loss(noise).item()
+    assert quiet < 1e-3 and click_loss(onset).item() == 0.0
+    assert click_loss(noise * 1e-3).item() == pytest.approx(quiet, abs=1e-6)  # level-free
+    loud = click_loss(clicked)
+    assert loud.item() > 20 * max(quiet, 1e-4)
+    loud.backward()
+    spikes = clicked.detach()[:, [4096, 2731, 10000]]
+    assert (torch.sign(clicked.grad[:, [4096, 2731, 10000]]) == torch.sign(spikes)).all()

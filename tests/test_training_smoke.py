@@ -116,6 +116,19 @@ def test_realset(gan):
     assert spec.shape == (5, 2, 1024, 48) and c.shape == (5, 3)
 
 
+def test_sample_c_snaps_the_asked_fraction_to_one_hot_corners(gan):
+    from liveinstrument.train.gan import sample_c
+
+    data, g = gan["data"], torch.Generator().manual_seed(1)
+    soft = sample_c(4000, data, g)
+    assert not (soft.max(1).values == 1).all()  # the tiny set's labels are soft
+    c = sample_c(4000, data, g, onehot_frac=0.25)
+    corner = (c.max(1).values == 1) & (c.sum(1) == 1)
+    assert 0.2 < corner.float().mean().item() - (soft.max(1).values == 1).float().mean().item() < 0.3
+    assert torch.allclose(c.sum(1), torch.ones(4000), atol=1e-5)
+    assert (sample_c(500, data, g, onehot_frac=1.0).max(1).values == 1).all()
+
+
 def test_gan_steps_at_scale_0_and_top_scale(gan):
     tr, stats = gan["tr"], gan["stats"]
     assert tr.step == 3 and tr.kimg_done == pytest.approx(0.012)
@@ -128,6 +141,7 @@ def test_gan_steps_at_scale_0_and_top_scale(gan):
     # the top scale's head is residual and starts at zero: its first step moves the head
     # (blocks.5 gets gradient only once the head is non-zero)
     assert "to_spec.5.weight" in changed and "moment" in stats[2] and "seek" in stats[2]
+    assert stats[0]["click"] == 0 and stats[2]["click"] >= 0  # the click term runs at full resolution only
     ema_moved = any(not torch.equal(v, gan["g0"][k]) for k, v in tr.G_ema.state_dict().items())
     assert ema_moved
     with torch.no_grad():
@@ -184,6 +198,10 @@ def test_resume_with_a_longer_last_scale_does_not_fade_it_back_out(gan, tmp_path
     assert longer.position()[1] < 1.0                            # a fresh run fades as scheduled...
     longer.load(tmp_path)
     assert longer.position() == (5, 1.0)                         # ...a resumed one stays faded in
+    longer.save()                                                # and so does a resume of the resume,
+    again = Trainer(replace(gan["cfg"], kimg=[0.001] * 5 + [0.2]), tmp_path, gan["data"], log=QUIET)
+    again.load(tmp_path)                                         # whose saved schedule says 0.12
+    assert again.position() == (5, 1.0)
     earlier = Trainer(replace(gan["cfg"], kimg=[0.02] + [0.001] * 4 + [0.1]), tmp_path, gan["data"], log=QUIET)
     earlier.load(tmp_path)                                       # a schedule that puts it on another scale
     assert earlier.position() == (0, 1.0)
@@ -223,7 +241,7 @@ def test_gan_main_tiny_schedule_and_resume(tiny_set, classifier_run, tmp_path, c
     assert main(base + ["--resume", str(run_dir), "--kimg", *["0.002"] * 5, "0.004", "--guide-weight", "1"]) == 0
     assert json.loads((run_dir / "state.json").read_text())["step"] == 7
     last = (run_dir / "log.csv").read_text().strip().splitlines()
-    assert last[0].split(",")[-2] == "guide"
+    assert last[0].split(",")[-3:-1] == ["guide", "click"]
     assert json.loads((export.with_suffix(".json")).read_text())["training"]["recipe"]["guide_weight"] == 1.0
     capsys.readouterr()
 
