@@ -265,7 +265,7 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     args = argparse.Namespace(generator=str(models / "generator.safetensors"),
                               labels=str(tiny_set / "soft_labels.npz"), run_dir=str(run_dir), resume=False,
                               steps=2, hours=None, out=str(models / "encoder.safetensors"), threads=None,
-                              no_bf16=True, init=None, real_weight=0.0, data=str(tiny_set / "real.npz"))
+                              no_bf16=True, init=None, real_weight=0.0, data=str(tiny_set / "real.npz"), val_kit="", ckpt_every=200)
     assert main(args) == 0
     state = json.loads((run_dir / "state.json").read_text())
     assert state["step"] == 2
@@ -304,5 +304,37 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
                                     "run_dir": str(tmp_path / "real"), "out": str(tmp_path / "real.safetensors")})
     assert main(on_real) == 0
     rows = (tmp_path / "real" / "log.csv").read_text().strip().splitlines()
-    assert rows[0] == "step,latent,spectral,real,wall_s" and float(rows[1].split(",")[3]) > 0
+    assert rows[0] == "step,latent,spectral,real,val_lsd,wall_s" and float(rows[1].split(",")[3]) > 0
     assert main(argparse.Namespace(**{**vars(on_real), "data": str(tmp_path / "none.npz")})) == 2
+
+
+def test_encoder_ships_the_checkpoint_best_on_the_held_out_kit(tiny_set, tmp_path, capsys):
+    """--val-kit: KitB is held out of the real-sound term and scores E's moving average at each
+    checkpoint; the one that ships is the best scored so far, with its figure in the config."""
+    from liveinstrument.modelio import save_model
+    from liveinstrument.nets.generator import Generator, GeneratorConfig
+    from liveinstrument.train.encoder import RealSounds, main
+
+    models = tmp_path / "models"
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(widths=[16, 16, 8, 8, 4, 4], convs=[1] * 6))
+    save_model(g, models / "generator.safetensors", g.cfg.to_dict())
+    real = str(tiny_set / "real.npz")
+    assert len(RealSounds(real, copies=0, exclude_kits=("KitB",)).audio) == 6  # KitA's 6 of 12
+    args = argparse.Namespace(generator=str(models / "generator.safetensors"), labels=str(tiny_set / "soft_labels.npz"),
+                              run_dir=str(tmp_path / "run"), resume=False, steps=4, hours=None,
+                              out=str(models / "encoder.safetensors"), threads=None, no_bf16=True, init=None,
+                              real_weight=1.0, data=real, val_kit="KitB", ckpt_every=2)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "validation: 6 sounds of KitB" in out and "best on KitB at step" in out
+    rows = [r.split(",") for r in (tmp_path / "run" / "log.csv").read_text().strip().splitlines()[1:]]
+    scored = [float(r[4]) for r in rows if r[4]]
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    best = state["best_val"]
+    assert len(scored) == 2 and best["lsd"] == pytest.approx(min(scored), abs=1e-3)  # scored at steps 2 and 4
+    assert best["kit"] == "KitB" and best["step"] == (2, 4)[int(np.argmin(scored))]
+    meta = json.loads((models / "encoder.json").read_text())
+    assert meta["training"]["steps"] == best["step"] and meta["training"]["val_lsd_db"] == pytest.approx(best["lsd"], abs=1e-3)
+    assert main(argparse.Namespace(**{**vars(args), "val_kit": "NoSuchKit"})) == 2
+    assert "no training sounds of kit 'NoSuchKit'" in capsys.readouterr().out

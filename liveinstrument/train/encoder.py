@@ -16,6 +16,12 @@ analysis-by-synthesis loss the refinement uses). G's outputs alone never show E 
 real recording's room, noise floor or partials G cannot make, so on real input E's
 estimate lands off G's manifold; this term trains E on exactly the mapping it is
 used for. The test kit is never seen (data.build keeps it in its own split).
+
+Checkpoint choice (``--val-kit``): one training kit is held out of the real-sound term;
+every ``ckpt_every`` steps the moving average of E is scored on it (fast-path LSD of
+G(E(x)) against x, as ``drumgan eval encoder``) and the best so far is what ships. E's
+checkpoints swing by ~1 dB on a kit they never saw; choosing among them by a held-out
+training kit, never by the test kit, keeps the test kit's figure honest.
 """
 from __future__ import annotations
 
@@ -54,6 +60,9 @@ class EncoderTrainConfig:
     # What ships is a moving average of E's weights (and batch-norm statistics), half-life in steps:
     # single checkpoints of E swung by ~0.7 dB LSD on an unseen kit between step 200 and 400.
     ema_steps: float = 50.0
+    # A training kit held out of the real-sound term to choose the checkpoint that ships
+    # ("" = none: the last checkpoint ships). An acoustic kit, as the kits E is judged on.
+    val_kit: str = "ColomboAcousticDrumkit"
 
 
 def log_mag(spec: torch.Tensor) -> torch.Tensor:
@@ -89,13 +98,36 @@ class RealSounds:
     unseen kit after 800 steps without copies).
     """
 
-    def __init__(self, data_path: str | Path, copies: int = 3, seed: int = 0):
-        audio, hard, _ = training_sounds(data_path, copies, seed)
+    def __init__(self, data_path: str | Path, copies: int = 3, seed: int = 0, exclude_kits: tuple[str, ...] = ()):
+        audio, hard, _ = training_sounds(data_path, copies, seed, exclude_kits)
         self.audio = torch.from_numpy(audio)
         self.weights = balanced_weights(torch.from_numpy(hard))
 
     def sample(self, n: int, g: torch.Generator) -> torch.Tensor:
         return self.audio[torch.multinomial(self.weights, n, replacement=True, generator=g)]
+
+
+def validation_sounds(data_path: str | Path, kit: str) -> np.ndarray:
+    """The train split's kick/snare/cymbal sounds of one kit (float32 [n, N]); empty if absent."""
+    from ..data.build import load_set
+
+    d = load_set(data_path)
+    return d["audio"][(d["split"] == "train") & (d["label"] < 3) & (d["kit"] == kit)].astype(np.float32)
+
+
+@torch.no_grad()
+def validation_lsd(E: Encoder, G: Generator, audio: np.ndarray, bf16: bool, batch: int = 32) -> float:
+    """Mean fast-path LSD (dB) of G(E(x)) against x: the figure ``drumgan eval encoder`` reports."""
+    from ..eval.metrics import lsd_db
+
+    was_training = E.training
+    E.eval()
+    est = []
+    for i in range(0, len(audio), batch):
+        z, c = E(S.encoder_input(torch.from_numpy(audio[i:i + batch])))
+        est.append(render_batch(G, z, c, bf16)[1].numpy())
+    E.train(was_training)
+    return float(np.mean(lsd_db(audio, np.concatenate(est))))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -111,7 +143,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(weight of G(E(x)) vs x's spectral shape; default 2, as the shipped E; "
                         "0 = G's outputs only, the paper's recipe)")
     p.add_argument("--data", default="data/real.npz", help="real sounds for --real-weight")
+    p.add_argument("--val-kit", default=EncoderTrainConfig.val_kit, metavar="KIT",
+                   help="training kit held out of the real-sound term; the moving average of E that "
+                        "scores best on it ships (default: %(default)s; '' = none, the last one ships)")
     p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--ckpt-every", type=int, default=EncoderTrainConfig.ckpt_every, metavar="N",
+                   help="steps between checkpoints (and validation scores); default %(default)s")
     p.add_argument("--hours", type=float, default=None, help="stop after this many hours")
     p.add_argument("--out", default="models/encoder.safetensors")
     p.add_argument("--threads", type=int, default=None)
@@ -127,13 +164,22 @@ def main(args) -> int:
         if not Path(path).exists():
             print(f"{path} not found: run '{hint}' first")
             return 2
-    cfg = EncoderTrainConfig(steps=args.steps, real_weight=args.real_weight)
-    real = None
-    if cfg.real_weight > 0:
+    cfg = EncoderTrainConfig(steps=args.steps, real_weight=args.real_weight, val_kit=args.val_kit,
+                             ckpt_every=args.ckpt_every)
+    real, val = None, None
+    if cfg.real_weight > 0 or cfg.val_kit:
         if not Path(args.data).exists():
-            print(f"{args.data} not found: run 'drumgan data build' first (or drop --real-weight)")
+            print(f"{args.data} not found: run 'drumgan data build' first (or pass --real-weight 0 --val-kit '')")
             return 2
-        real = RealSounds(args.data, cfg.real_copies, cfg.seed)
+    if cfg.val_kit:
+        val = validation_sounds(args.data, cfg.val_kit)
+        if len(val) == 0:
+            print(f"no training sounds of kit {cfg.val_kit!r} in {args.data}: name one of its kits "
+                  f"(see {Path(args.data).with_suffix('.csv')}) or pass --val-kit ''")
+            return 2
+        print(f"validation: {len(val)} sounds of {cfg.val_kit} (held out of the real-sound term)")
+    if cfg.real_weight > 0:
+        real = RealSounds(args.data, cfg.real_copies, cfg.seed, exclude_kits=(cfg.val_kit,) if cfg.val_kit else ())
     torch.manual_seed(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     G = load_generator(args.generator)
@@ -150,11 +196,13 @@ def main(args) -> int:
         print(f"starting from {args.init}")
     opt = torch.optim.Adam(E.parameters(), lr=cfg.lr)
     run = Path(args.run_dir)
-    step, wall = 0, 0.0
+    step, wall, best = 0, 0.0, {"lsd": float("inf"), "step": None}
     if args.resume and (run / "ckpt.safetensors").exists():
         E.load_state_dict({k: v.float() for k, v in load_file(str(run / "ckpt.safetensors")).items()})
         st = json.loads((run / "state.json").read_text())
         step, wall = st["step"], st["wall_seconds"]
+        if st.get("best_val") and st["best_val"].get("kit") == cfg.val_kit and st.get("generator") == file_hash(args.generator):
+            best = {"lsd": st["best_val"]["lsd"], "step": st["best_val"]["step"]}
         g.manual_seed(cfg.seed * 1_000_003 + step)  # new latents, not a replay of the first run's
         print(f"resumed at step {step}")
     E_ema = copy.deepcopy(E).eval().requires_grad_(False)
@@ -165,18 +213,27 @@ def main(args) -> int:
     gen_hash = file_hash(args.generator)
     t_start = time.time()
 
-    def save() -> None:
+    def save() -> float | None:
+        """Checkpoint; export the moving average if it is the best on the validation kit so far
+        (or always, without one). Returns the validation LSD, if scored."""
         save_file({k: v.contiguous() for k, v in E.state_dict().items()}, str(run / "ckpt.tmp.safetensors"))
         (run / "ckpt.tmp.safetensors").replace(run / "ckpt.safetensors")
         save_file({k: v.contiguous() for k, v in E_ema.state_dict().items()}, str(run / "ema.tmp.safetensors"))
         (run / "ema.tmp.safetensors").replace(run / "ema.safetensors")
-        (run / "state.json").write_text(json.dumps({"step": step, "wall_seconds": wall, "generator": gen_hash,
-                                                    "config": asdict(cfg)}, indent=2))
-        save_model(E_ema, args.out, E.cfg.to_dict(),
-                   extra={"generator_hash": gen_hash, "training": {"steps": step, "wall_hours": round(wall / 3600, 3),
-                                                                   "recipe": asdict(cfg)}})
+        score = validation_lsd(E_ema, G, val, bf16) if val is not None else None
+        if score is None or score < best["lsd"]:
+            best.update(lsd=score if score is not None else float("inf"), step=step)
+            training = {"steps": step, "wall_hours": round(wall / 3600, 3), "recipe": asdict(cfg)}
+            if score is not None:
+                training["val_lsd_db"] = round(score, 3)
+            save_model(E_ema, args.out, E.cfg.to_dict(), extra={"generator_hash": gen_hash, "training": training})
+        state = {"step": step, "wall_seconds": wall, "generator": gen_hash, "config": asdict(cfg)}
+        if val is not None:
+            state["best_val"] = {"kit": cfg.val_kit, "lsd": best["lsd"], "step": best["step"]}
+        (run / "state.json").write_text(json.dumps(state, indent=2))
+        return score
 
-    header = "step,latent,spectral,real,wall_s"
+    header = "step,latent,spectral,real,val_lsd,wall_s"
     log_path = run / "log.csv"
     set_aside_stale_log(log_path, header)
     if not log_path.exists():
@@ -221,13 +278,16 @@ def main(args) -> int:
                         ema_state[k].copy_(v)
             step += 1
             wall += time.time() - t0
-            if step % 10 == 0:
-                log.write(f"{step},{latent.item():.5f},{spectral.item():.5f},{on_real.item():.5f},{wall:.1f}\n")
+            score = save() if step % cfg.ckpt_every == 0 else None
+            if step % 10 == 0 or score is not None:
+                val_txt = f"{score:.3f}" if score is not None else ""
+                log.write(f"{step},{latent.item():.5f},{spectral.item():.5f},{on_real.item():.5f},{val_txt},{wall:.1f}\n")
                 log.flush()
                 prog.update(task, completed=step, loss=f"{loss.item():.4f} (z,c {latent.item():.3f} spec {spectral.item():.4f}"
-                                                              f" real {on_real.item():.4f})")
-            if step % cfg.ckpt_every == 0:
-                save()
-    save()
-    print(f"encoder at step {step}: {args.out} (trained against generator {gen_hash})")
+                                                              f" real {on_real.item():.4f})"
+                                                              + (f"  val {best['lsd']:.2f} dB" if val is not None else ""))
+    if step % cfg.ckpt_every:
+        save()
+    chosen = f", best on {cfg.val_kit} at step {best['step']}: LSD {best['lsd']:.2f} dB" if val is not None else ""
+    print(f"encoder at step {step}: {args.out} (trained against generator {gen_hash}{chosen})")
     return 0

@@ -16,17 +16,19 @@ def balanced_weights(hard: torch.Tensor) -> torch.Tensor:
     return (1.0 / torch.bincount(hard, minlength=3).float().clamp_min(1))[hard]
 
 
-def training_sounds(data_path: str | Path, copies: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def training_sounds(data_path: str | Path, copies: int, seed: int,
+                    exclude_kits: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(audio [n, N] float32, class per row, row of ``data_path`` each row came from).
 
-    Rows are the train split's kick/snare/cymbal sounds, then ``copies`` augmented
-    versions of each (data.augment.augment_set, deterministic for ``seed``).
+    Rows are the train split's kick/snare/cymbal sounds (less any kit in ``exclude_kits``,
+    e.g. one held out for validation), then ``copies`` augmented versions of each
+    (data.augment.augment_set, deterministic for ``seed``).
     """
     from ..data.augment import augment_set
     from ..data.build import load_set
 
     d = load_set(data_path)
-    sel = np.flatnonzero((d["split"] == "train") & (d["label"] < 3))
+    sel = np.flatnonzero((d["split"] == "train") & (d["label"] < 3) & ~np.isin(d["kit"], list(exclude_kits)))
     audio, hard, rows = d["audio"][sel].astype(np.float32), d["label"][sel], sel
     if copies > 0:
         aug, _, src = augment_set(audio, [S.CLASSES[k] for k in hard], np.random.default_rng(seed), copies)
