@@ -265,7 +265,7 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     args = argparse.Namespace(generator=str(models / "generator.safetensors"),
                               labels=str(tiny_set / "soft_labels.npz"), run_dir=str(run_dir), resume=False,
                               steps=2, hours=None, out=str(models / "encoder.safetensors"), threads=None,
-                              no_bf16=True, init=None, real_weight=0.0, data=str(tiny_set / "real.npz"), val_kit="", ckpt_every=200)
+                              no_bf16=True, init=None, real_weight=0.0, data=str(tiny_set / "real.npz"), val_kit="", ckpt_every=200, real_lsd_weight=0.2)
     assert main(args) == 0
     state = json.loads((run_dir / "state.json").read_text())
     assert state["step"] == 2
@@ -304,8 +304,26 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
                                     "run_dir": str(tmp_path / "real"), "out": str(tmp_path / "real.safetensors")})
     assert main(on_real) == 0
     rows = (tmp_path / "real" / "log.csv").read_text().strip().splitlines()
-    assert rows[0] == "step,latent,spectral,real,val_lsd,wall_s" and float(rows[1].split(",")[3]) > 0
+    assert rows[0] == "step,latent,spectral,real,real_lsd,val_lsd,wall_s"
+    assert float(rows[1].split(",")[3]) > 0 and float(rows[1].split(",")[4]) > 0
     assert main(argparse.Namespace(**{**vars(on_real), "data": str(tmp_path / "none.npz")})) == 2
+
+
+def test_heard_lsd_is_the_eval_lsd_and_has_a_gradient():
+    """Known answer: on G-free spectra (real sounds' own model spectra) the training loss equals
+    eval.metrics.lsd_db of the rendered audio against the reference, per item."""
+    from liveinstrument.eval.metrics import lsd_db
+    from liveinstrument.train.encoder import heard_lsd
+
+    ref = torch.from_numpy(np.stack([drum(k, 3) for k in ("kick", "snare", "cymbal")]).astype(np.float32))
+    other = torch.from_numpy(np.stack([drum(k, 9) for k in ("snare", "cymbal", "kick")]).astype(np.float32))
+    spec = S.to_model_spec(other).requires_grad_(True)
+    got = heard_lsd(spec, ref)
+    rendered = (S.from_model_spec(spec.detach()) * torch.from_numpy(S.fade_window())).numpy()
+    np.testing.assert_allclose(got.detach().numpy(), lsd_db(ref.numpy(), rendered), rtol=1e-3)
+    assert heard_lsd(S.to_model_spec(ref), ref).max() < 1.0 < got.min()  # itself: ~0 dB (fades only)
+    got.sum().backward()
+    assert torch.isfinite(spec.grad).all() and spec.grad.abs().sum() > 0
 
 
 def test_encoder_ships_the_checkpoint_best_on_the_held_out_kit(tiny_set, tmp_path, capsys):
@@ -324,12 +342,13 @@ def test_encoder_ships_the_checkpoint_best_on_the_held_out_kit(tiny_set, tmp_pat
     args = argparse.Namespace(generator=str(models / "generator.safetensors"), labels=str(tiny_set / "soft_labels.npz"),
                               run_dir=str(tmp_path / "run"), resume=False, steps=4, hours=None,
                               out=str(models / "encoder.safetensors"), threads=None, no_bf16=True, init=None,
-                              real_weight=1.0, data=real, val_kit="KitB", ckpt_every=2)
+                              real_weight=1.0, data=real, val_kit="KitB", ckpt_every=2,
+                              real_lsd_weight=0.2)
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "validation: 6 sounds of KitB" in out and "best on KitB at step" in out
     rows = [r.split(",") for r in (tmp_path / "run" / "log.csv").read_text().strip().splitlines()[1:]]
-    scored = [float(r[4]) for r in rows if r[4]]
+    scored = [float(r[5]) for r in rows if r[5]]
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     best = state["best_val"]
     assert len(scored) == 2 and best["lsd"] == pytest.approx(min(scored), abs=1e-3)  # scored at steps 2 and 4
