@@ -231,3 +231,27 @@ def test_visqol_identical_high_degraded_lower():
 
 def test_visqol_returns_none_on_failure():
     assert M.visqol_mos(np.zeros(0), np.zeros(0)) is None
+
+
+def test_click_count_and_crest_factor_known_answers():
+    """A tone starting from silence has no clicks and a sine's crest factor (3.01 dB); three
+    one-sample spikes in decaying noise are counted, and the count matches the GAN's training
+    penalty's own threshold (train.gan.click_loss is positive exactly there)."""
+    import torch
+
+    from liveinstrument.train.gan import click_loss
+
+    t = np.arange(24255)
+    tone = np.where(t >= 5000, np.sin(0.3 * t), 0.0)[None]
+    assert M.click_count(tone)[0] == 0
+    full_sine = np.sin(2 * np.pi * 441 * t / 44100)[None]
+    assert M.crest_factor_db(full_sine)[0] == pytest.approx(3.0103, abs=0.01)
+    assert M.crest_factor_db(np.zeros((1, 100)))[0] == 0.0
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((1, 24255)) * np.linspace(1, 0.05, 24255)
+    clicked = noise.copy()
+    for p in (3000, 9000, 20000):
+        clicked[0, p] += 8 * noise[0, p - 100:p + 100].std()  # 8 local RMS
+    assert M.click_count(clicked)[0] - M.click_count(noise)[0] == 3
+    assert click_loss(torch.from_numpy(tone).float()).item() == 0.0
+    assert click_loss(torch.from_numpy(clicked).float()).item() > click_loss(torch.from_numpy(noise).float()).item()

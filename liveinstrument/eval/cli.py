@@ -66,6 +66,9 @@ def _gan(args) -> int:
     print(f"nearest training sound (cosine distance on eval-classifier embeddings): generated median "
           f"{cp['gen_to_train_nn_median']:.4f} (p5 {cp['gen_to_train_nn_p5']:.4f}) vs real-to-real median "
           f"{cp['train_to_train_nn_median']:.4f} (p5 {cp['train_to_train_nn_p5']:.4f})")
+    for name, a in res["artefacts"].items():
+        print(f"{name}: clicks per sound {a['clicks_per_sound_gen']:.1f} generated vs {a['clicks_per_sound_real']:.1f} "
+              f"real training; crest factor median {a['crest_db_gen_median']:.1f} vs {a['crest_db_real_median']:.1f} dB")
     if args.report:
         from ..synth import DrumSynth
         page = write_report(res, DrumSynth.load(args.models, with_encoder=False), args.report)

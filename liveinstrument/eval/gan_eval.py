@@ -93,6 +93,15 @@ def evaluate_gan(models_dir: str | Path = MODELS, data_path: str | Path = "data/
                       "gen_to_train_nn_p5": float(np.percentile(nn_gen, 5)),
                       "train_to_train_nn_median": float(np.median(nn_real)),
                       "train_to_train_nn_p5": float(np.percentile(nn_real, 5))}
+    # Artefacts a classifier may not weigh: isolated clicks and the crest factor they raise.
+    out["artefacts"] = {}
+    for k, name in enumerate(S.CLASSES):
+        real_k = d["audio"][train[d["label"][train] == k]]
+        out["artefacts"][name] = {
+            "clicks_per_sound_gen": float(M.click_count(gen[gen_y == k]).mean()),
+            "clicks_per_sound_real": float(M.click_count(real_k).mean()),
+            "crest_db_gen_median": float(np.median(M.crest_factor_db(gen[gen_y == k]))),
+            "crest_db_real_median": float(np.median(M.crest_factor_db(real_k)))}
     out["gen_audio"], out["gen_labels"] = gen, gen_y
     return out
 

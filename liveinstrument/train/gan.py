@@ -68,10 +68,10 @@ class GanTrainConfig:
     # Weight of the mode-seeking term on coarse band energies (see mode_seeking_loss); 0 = off.
     mode_seeking: float = 1.0
     # Weight of the frozen soft-label classifier's cross-entropy on G's sounds (ClassifierGuide); 0 = off.
-    guide_weight: float = 2.0
+    guide_weight: float = 4.0
     guide_classifier: str = "models/classifier.safetensors"
     # Weight of the penalty on isolated one-sample spikes in G's audio (click_loss); 0 = off.
-    click_weight: float = 100.0
+    click_weight: float = 1000.0
     # Fraction of fakes conditioned on a one-hot c (the argmax of a real soft label) instead of
     # the soft label itself: the pads a performer plays most are the pure corners of c.
     onehot_frac: float = 0.25
@@ -422,12 +422,13 @@ class Trainer:
             loss_g = loss_g + cfg.mode_seeking * seek
         guide = torch.zeros((), device=self.device)
         click = torch.zeros((), device=self.device)
-        if self.guide is not None or cfg.click_weight > 0:
+        clicks_now = cfg.click_weight > 0 and scale == len(SCALES) - 1  # lower scales are upsampled blocks
+        if self.guide is not None or clicks_now:
             audio = fake_audio(fake)
             if self.guide is not None:
                 guide = self.guide.loss(audio, c_fake)
                 loss_g = loss_g + cfg.guide_weight * guide
-            if cfg.click_weight > 0 and scale == len(SCALES) - 1:  # lower scales are upsampled blocks
+            if clicks_now:
                 click = click_loss(audio)
                 loss_g = loss_g + cfg.click_weight * click
         self.opt_g.zero_grad(set_to_none=True)
@@ -493,10 +494,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight of the mode-seeking diversity term (default 1; 0 = off)")
     p.add_argument("--guide-weight", type=float, default=None, metavar="W",
                    help="weight of the frozen soft-label classifier's cross-entropy on G's sounds "
-                        "(default 2, what the shipped G trained with; 0 = off, the paper's recipe)")
+                        "(default 4, what the shipped G's last steps trained with; 0 = off, the paper's recipe)")
     p.add_argument("--click-weight", type=float, default=None, metavar="W",
                    help="weight of the penalty on isolated spikes (clicks) in G's audio at full "
-                        "resolution (default 100; 0 = off)")
+                        "resolution (default 1000, as the shipped G's last steps; 0 = off)")
     p.add_argument("--onehot-frac", type=float, default=None, metavar="F",
                    help="fraction of fakes conditioned on a one-hot c instead of a real soft label "
                         "(default 0.25; 0 = soft labels only, as the paper)")
