@@ -236,13 +236,15 @@ def crest_factor_db(audio: np.ndarray) -> np.ndarray:
     return np.where(rms > 0, 20.0 * np.log10(np.maximum(peak, 1e-300) / np.maximum(rms, 1e-300)), 0.0)
 
 
-def click_count(audio: np.ndarray, width: int = 129, tau: float = 16.0) -> np.ndarray:
+def click_count(audio: np.ndarray, width: int = 129, tau: float = 16.0, floor_db: float = -60.0) -> np.ndarray:
     """Isolated spikes per item: samples whose power exceeds ``tau`` x the mean power of the
-    ``width`` samples centred on them (the sample included; ~4.3 local RMS for a lone spike).
+    ``width`` samples centred on them (the sample included; ~4.3 local RMS for a lone spike)
+    and that are within ``floor_db`` of the item's peak (a recording's quiet tail is full of
+    lone quantisation steps, inaudible and not clicks).
 
-    Gaussian noise crosses it about 2e-5 of the time and a tone rising from silence never;
-    real one-shots of the training kits average under one per sound. The GAN's click
-    penalty (``train.gan.click_loss``) is the differentiable hinge on the same ratio.
+    Gaussian noise crosses it about 2e-5 of the time and a tone rising from silence never.
+    The GAN's click penalty (``train.gan.click_loss``) is the differentiable hinge on the
+    same ratio.
     """
     from scipy.ndimage import uniform_filter1d
 
@@ -250,7 +252,8 @@ def click_count(audio: np.ndarray, width: int = 129, tau: float = 16.0) -> np.nd
     # uniform_filter1d's 'constant' edges divide by the full width; rescale to a mean over the samples inside
     inside = uniform_filter1d(np.ones(e.shape[-1]), width, mode="constant")
     local = uniform_filter1d(e, width, axis=-1, mode="constant") / inside
-    return np.sum(e > tau * (local + 1e-20), axis=-1)
+    audible = e > e.max(axis=-1, keepdims=True) * 10.0 ** (floor_db / 10.0)
+    return np.sum((e > tau * (local + 1e-20)) & audible, axis=-1)
 
 
 def lsd_db(ref: np.ndarray, est: np.ndarray, chunk: int = 256) -> float | np.ndarray:
