@@ -46,6 +46,24 @@ def spectral_shape(spec: torch.Tensor, floor_db: float = -80.0) -> torch.Tensor:
     return torch.log(rel + 1e-12).clamp_min(S.COMPRESS * floor_db / 20.0 * float(np.log(10.0)))
 
 
+def heard_lsd(spec_hat: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Per-item log-spectral distance (dB) between G's spectra ``spec_hat`` *as heard* and ``ref`` audio.
+
+    The torch twin of ``eval.metrics.lsd_db`` (peak-normalised signals, power STFT, -80 dB
+    floor relative to the reference's loudest bin, RMS over bins, mean over frames), taken
+    on the rendered audio re-analysed (inverse STFT, fades, STFT), not on G's raw spectrum:
+    G's spectra are not always consistent STFTs, and a click at one sample raises the peak
+    the level is read from. Differentiable in ``spec_hat``.
+    """
+    audio = S.from_model_spec(spec_hat.float()) * torch.from_numpy(S.fade_window()).to(spec_hat.device)
+    est = audio / audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
+    ref = ref / ref.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
+    p_ref, p_est = S.stft(ref).abs().pow(2), S.stft(est).abs().pow(2)
+    floor = (1e-8 * p_ref.amax(dim=(1, 2), keepdim=True)).clamp_min(1e-20)
+    diff = 10.0 * torch.log10(p_est + floor) - 10.0 * torch.log10(p_ref + floor)
+    return diff.pow(2).mean(dim=1).add(1e-8).sqrt().mean(dim=1)
+
+
 class DrumSynth:
     """Generator (and optional encoder) behind a numpy interface."""
 
@@ -138,19 +156,29 @@ class DrumSynth:
 
     def _refine(self, audio: torch.Tensor, z: torch.Tensor, c: torch.Tensor,
                 steps: int, lr: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
-        target = spectral_shape(S.to_model_spec(audio))
+        """Adam on (z, logits of c) against the heard log-spectral distance to ``audio``; each
+        sound keeps the best iterate seen, E's own estimate included, so refining never ends
+        further from the input (by that distance) than E alone."""
         z = z.clone().requires_grad_(True)
         logits = torch.log(c.clamp_min(1e-4)).clone().requires_grad_(True)
         opt = torch.optim.Adam([z, logits], lr=lr)
         radius = float(np.sqrt(self.latent_dim))
+        best_z, best_logits = z.detach().clone(), logits.detach().clone()
+        best = torch.full((len(z),), float("inf"), device=z.device)
         self.generator.requires_grad_(False)
-        for _ in range(steps):
+        for i in range(steps + 1):
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 spec = self.generator(z, torch.softmax(logits, 1))
-            loss = (spectral_shape(spec.float()) - target).pow(2).mean()
-            # Stay near the shell where N(0, I) latents live, i.e. inside G's domain.
-            loss = loss + 1e-3 * (z.norm(dim=1) - radius).pow(2).mean()
+            lsd = heard_lsd(spec.float(), audio)
+            better = lsd.detach() < best
+            best = torch.where(better, lsd.detach(), best)
+            best_z[better], best_logits[better] = z.detach()[better], logits.detach()[better]
+            if i == steps:
+                break
+            # dB / 10 keeps the latent-shell term's share as it was beside the spectral-shape loss;
+            # staying near the shell where N(0, I) latents live keeps z inside G's domain.
+            loss = lsd.mean() / 10.0 + 1e-3 * (z.norm(dim=1) - radius).pow(2).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        return z.detach(), torch.softmax(logits.detach(), 1)
+        return best_z, torch.softmax(best_logits, 1)

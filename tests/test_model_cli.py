@@ -201,6 +201,7 @@ def test_analyze_writes_wav_and_json_and_survives_bad_files(models, inputs, tmp_
 
 def test_analyze_resynthesis_matches_drumsynth_and_refine(models, inputs, tmp_path, capsys):
     from liveinstrument.audio_io import load_one_shot
+    from liveinstrument.eval.metrics import lsd_db
     from liveinstrument.synth import DrumSynth
 
     src = inputs["good"][1]
@@ -212,6 +213,9 @@ def test_analyze_resynthesis_matches_drumsynth_and_refine(models, inputs, tmp_pa
     m3 = json.loads((tmp_path / "r3" / f"{src.stem}.json").read_text())
     assert m3["refine_steps"] == 3 and len(m3["z"]) == 128
     assert not np.allclose(m0["z"], m3["z"], atol=1e-4)       # refinement moved z
+    w0, w3 = (sf.read(str(tmp_path / r / f"{src.stem}.wav"), dtype="float32")[0] for r in ("r0", "r3"))
+    ref = load_one_shot(src)
+    assert lsd_db(ref, w3) <= lsd_db(ref, w0) + 0.05             # ...and kept it no further from the input
     # the JSON's (z, c) regenerate the written WAV through the same seam the live side uses
     synth = DrumSynth.load(models)  # the device the CLI picked
     z, c = synth.encode(load_one_shot(src)[None])

@@ -313,7 +313,7 @@ def test_heard_lsd_is_the_eval_lsd_and_has_a_gradient():
     """Known answer: on G-free spectra (real sounds' own model spectra) the training loss equals
     eval.metrics.lsd_db of the rendered audio against the reference, per item."""
     from liveinstrument.eval.metrics import lsd_db
-    from liveinstrument.train.encoder import heard_lsd
+    from liveinstrument.synth import heard_lsd
 
     ref = torch.from_numpy(np.stack([drum(k, 3) for k in ("kick", "snare", "cymbal")]).astype(np.float32))
     other = torch.from_numpy(np.stack([drum(k, 9) for k in ("snare", "cymbal", "kick")]).astype(np.float32))

@@ -41,7 +41,7 @@ from .. import signal as S
 from ..modelio import file_hash, load_config, load_weights, save_model
 from ..nets.encoder import Encoder, EncoderConfig
 from ..nets.generator import Generator, GeneratorConfig
-from ..synth import spectral_shape
+from ..synth import heard_lsd, spectral_shape
 from .realdata import balanced_weights, set_aside_stale_log, training_sounds
 
 
@@ -108,24 +108,6 @@ class RealSounds:
 
     def sample(self, n: int, g: torch.Generator) -> torch.Tensor:
         return self.audio[torch.multinomial(self.weights, n, replacement=True, generator=g)]
-
-
-def heard_lsd(spec_hat: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """Per-item log-spectral distance (dB) between G's spectra ``spec_hat`` *as heard* and ``ref`` audio.
-
-    The torch twin of ``eval.metrics.lsd_db`` (peak-normalised signals, power STFT, -80 dB
-    floor relative to the reference's loudest bin, RMS over bins, mean over frames), taken
-    on the rendered audio re-analysed (inverse STFT, fades, STFT), not on G's raw spectrum:
-    G's spectra are not always consistent STFTs, and a click at one sample raises the peak
-    the level is read from. Differentiable in ``spec_hat``.
-    """
-    audio = S.from_model_spec(spec_hat.float()) * torch.from_numpy(S.fade_window()).to(spec_hat.device)
-    est = audio / audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
-    ref = ref / ref.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
-    p_ref, p_est = S.stft(ref).abs().pow(2), S.stft(est).abs().pow(2)
-    floor = (1e-8 * p_ref.amax(dim=(1, 2), keepdim=True)).clamp_min(1e-20)
-    diff = 10.0 * torch.log10(p_est + floor) - 10.0 * torch.log10(p_ref + floor)
-    return diff.pow(2).mean(dim=1).add(1e-8).sqrt().mean(dim=1)
 
 
 def validation_sounds(data_path: str | Path, kit: str) -> np.ndarray:
