@@ -169,6 +169,19 @@ def _demodulator(n_frames: int, device: torch.device) -> torch.Tensor:
     return _cached(_demod, f"{device}:{n_frames}", make)
 
 
+_fades: dict = {}
+
+
+def render_audio(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor:
+    """G's output [B, 2, N_BINS, T] -> the one-shot as played: ``from_model_spec`` times
+    ``fade_window`` (differentiable; the window tensor is cached per device)."""
+    import torch
+    audio = from_model_spec(spec, length)
+    fade = _cached(_fades, f"{audio.device}:{length}",
+                   lambda: torch.from_numpy(fade_window()[:length]).to(audio.device))
+    return audio * fade
+
+
 def to_model_spec(audio: torch.Tensor) -> torch.Tensor:
     """Audio [B, N_SAMPLES] -> G's target [B, 2, N_BINS, N_FRAMES] (see module doc)."""
     import torch

@@ -55,7 +55,7 @@ def heard_lsd(spec_hat: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     G's spectra are not always consistent STFTs, and a click at one sample raises the peak
     the level is read from. Differentiable in ``spec_hat``.
     """
-    audio = S.from_model_spec(spec_hat.float()) * torch.from_numpy(S.fade_window()).to(spec_hat.device)
+    audio = S.render_audio(spec_hat.float())
     est = audio / audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
     ref = ref / ref.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
     p_ref, p_est = S.stft(ref).abs().pow(2), S.stft(est).abs().pow(2)
@@ -124,17 +124,9 @@ class DrumSynth:
         spec = self._inference_plan().run(z_t, c_t, abort)
         if spec is None:
             return None
-        audio = S.from_model_spec(spec)
-        audio = torch.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-        audio = audio * self._fade(audio.device)
+        audio = torch.nan_to_num(S.render_audio(spec), nan=0.0, posinf=0.0, neginf=0.0)
         peak = audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
         return (audio * (0.99 / peak)).cpu().numpy().astype(np.float32, copy=False)
-
-    def _fade(self, device) -> torch.Tensor:
-        f = getattr(self, "_fade_t", None)
-        if f is None or f.device != device:
-            f = self._fade_t = torch.from_numpy(S.fade_window()).to(device)
-        return f
 
     def encode(self, audio: np.ndarray, refine_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """audio [n, N_SAMPLES] at 44.1 kHz (onset at 0) -> (z [n, 128], c [n, 3]).

@@ -236,7 +236,14 @@ def crest_factor_db(audio: np.ndarray) -> np.ndarray:
     return np.where(rms > 0, 20.0 * np.log10(np.maximum(peak, 1e-300) / np.maximum(rms, 1e-300)), 0.0)
 
 
-def click_count(audio: np.ndarray, width: int = 129, tau: float = 16.0, floor_db: float = -60.0) -> np.ndarray:
+# A click: a sample whose power is CLICK_TAU x the mean over the CLICK_WIDTH samples centred on
+# it (about 4.3 local RMS at an isolated spike); Gaussian noise crosses it ~2e-5 of the time.
+# Shared with the GAN's click penalty (train.gan.click_loss).
+CLICK_WIDTH, CLICK_TAU = 129, 16.0
+
+
+def click_count(audio: np.ndarray, width: int = CLICK_WIDTH, tau: float = CLICK_TAU,
+                floor_db: float = -60.0) -> np.ndarray:
     """Isolated spikes per item: samples whose power exceeds ``tau`` x the mean power of the
     ``width`` samples centred on them (the sample included; ~4.3 local RMS for a lone spike)
     and that are within ``floor_db`` of the item's peak (a recording's quiet tail is full of

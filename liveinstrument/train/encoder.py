@@ -89,8 +89,7 @@ def render_batch(G: Generator, z: torch.Tensor, c: torch.Tensor, bf16: bool) -> 
     """(G's spectrum, its audio with the fades) for a batch: one forward serves E's input and the target."""
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         spec = G(z, c).float()
-    audio = S.from_model_spec(spec)
-    return spec, audio * torch.from_numpy(S.fade_window())
+    return spec, S.render_audio(spec)
 
 
 class RealSounds:

@@ -40,6 +40,7 @@ from .. import signal as S
 from ..modelio import save_model
 from ..nets.discriminator import Discriminator, DiscriminatorConfig
 from ..nets.generator import SCALES, Generator, GeneratorConfig, PRESETS
+from ..eval.metrics import CLICK_TAU, CLICK_WIDTH
 from .diffaugment import POLICIES, diff_augment
 from .realdata import balanced_weights, set_aside_stale_log, training_sounds
 
@@ -138,9 +139,6 @@ COARSE_SPREAD_WEIGHT = 4.0
 # noise, and a norm of mostly noise gave the systematic error (a broadband floor) almost no
 # pull; on the pooled grid the envelope error dominates again. Fine detail is the critic's job.
 MOMENT_GRID = (64, 12)
-# click_loss: a sample whose power is CLICK_TAU x the mean over CLICK_WIDTH samples around it
-# (about 4.3 local RMS at an isolated spike) is a click; Gaussian noise crosses it ~2e-5 of the time.
-CLICK_WIDTH, CLICK_TAU = 129, 16.0
 
 
 def class_moment_loss(fake: torch.Tensor, c_fake: torch.Tensor, real: torch.Tensor,
@@ -216,9 +214,9 @@ def click_loss(audio: torch.Tensor, width: int = CLICK_WIDTH, tau: float = CLICK
     bins of one frame; G trained without this term put clicks at fixed positions (the same
     samples, the same sign, for every z: 48 per snare and 91 per cymbal above ~4.3 local
     RMS, vs under 1 in real recordings; ``eval.metrics.click_count``), which gave its snares
-    and cymbals a crest factor 5-6 dB above real ones. The local mean (``width`` samples, the sample itself included) is
-    level-free, so the term is blind to loudness and to genuine attacks rising from
-    silence (a steady onset scores about 4, far under ``tau``).
+    and cymbals a crest factor 5-6 dB above real ones. The local mean (``width`` samples,
+    the sample itself included) is level-free, so the term is blind to loudness and to
+    genuine attacks rising from silence (a steady onset scores about 4, far under ``tau``).
     """
     e = audio.float().pow(2)
     local = F.avg_pool1d(e[:, None], width, stride=1, padding=width // 2, count_include_pad=False)[:, 0]
