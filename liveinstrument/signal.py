@@ -30,7 +30,8 @@ Choices recorded here (and in models/README.md):
   floored at ``ENCODER_FLOOR_LOG10`` = -1.5, i.e. -30 dB below the peak bin. This
   is how we read the paper's "threshold below -1.5 dB" (§3.3): -1.5 on a log10
   scale relative to the peak, which removes the faint high-frequency artefacts
-  that E could otherwise exploit.
+  that E could otherwise exploit. It is the default; an encoder's config names
+  its own floor (``EncoderConfig.floor_db``; the shipped E's is -50 dB).
 """
 from __future__ import annotations
 
@@ -266,21 +267,22 @@ def log_mel(audio: torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
     return (torch.log10(mel + 1e-10) / 5.0).unsqueeze(1)
 
 
-def encoder_input(audio: torch.Tensor) -> torch.Tensor:
+def encoder_input(audio: torch.Tensor, floor_log10: float = ENCODER_FLOOR_LOG10) -> torch.Tensor:
     """Encoder input: [B, N_SAMPLES] -> [B, 1, N_BINS, N_FRAMES] in [0, 1].
 
-    log10 |X| relative to the sound's loudest bin, floored at ENCODER_FLOOR_LOG10
-    (-30 dB), mapped linearly so the floor is 0 and the peak bin is 1.
+    log10 |X| relative to the sound's loudest bin, floored at ``floor_log10``
+    (default ENCODER_FLOOR_LOG10, -30 dB; an encoder's config names its own),
+    mapped linearly so the floor is 0 and the peak bin is 1.
     """
-    return encoder_input_from_mag(stft(audio).abs())
+    return encoder_input_from_mag(stft(audio).abs(), floor_log10)
 
 
-def encoder_input_from_mag(mag: torch.Tensor) -> torch.Tensor:
+def encoder_input_from_mag(mag: torch.Tensor, floor_log10: float = ENCODER_FLOOR_LOG10) -> torch.Tensor:
     """As :func:`encoder_input`, from a magnitude spectrogram [B, N_BINS, T]."""
     import torch
     ref = mag.flatten(1).amax(dim=1).clamp_min(1e-9)[:, None, None]
-    rel = torch.log10(mag / ref + 1e-12).clamp_min(ENCODER_FLOOR_LOG10)
-    return (1.0 - rel / ENCODER_FLOOR_LOG10).unsqueeze(1)
+    rel = torch.log10(mag / ref + 1e-12).clamp_min(floor_log10)
+    return (1.0 - rel / floor_log10).unsqueeze(1)
 
 
 def log_magnitude(audio: torch.Tensor, floor_db: float = -80.0) -> torch.Tensor:

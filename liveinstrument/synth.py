@@ -140,7 +140,7 @@ class DrumSynth:
                                "or restore models/encoder.safetensors")
         a = torch.as_tensor(np.asarray(audio, dtype=np.float32), device=self.device).reshape(-1, S.N_SAMPLES)
         with torch.inference_mode():
-            z, c = self.encoder(S.encoder_input(a))
+            z, c = self.encoder(self.encoder.features(a))
         z, c = z.float().clone(), c.float().clone()
         if refine_steps > 0:
             z, c = self._refine(a, z, c, refine_steps)

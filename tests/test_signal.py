@@ -174,6 +174,14 @@ def test_encoder_input_range_and_floor_known_levels():
     assert x[0, 0, 40, 5].item() == 0.0 and x.min().item() == 0.0
 
 
+def test_encoder_input_floor_is_a_parameter():
+    mag = torch.ones(1, 1024, 48) * 1e-6
+    mag[0, 10, 5] = 1.0
+    mag[0, 20, 5] = 10 ** (-2.0)            # -40 dB: below the default floor, halfway to a -80 dB one
+    assert S.encoder_input_from_mag(mag)[0, 0, 20, 5].item() == 0.0
+    assert S.encoder_input_from_mag(mag, -4.0)[0, 0, 20, 5].item() == pytest.approx(0.5, abs=1e-4)
+
+
 def test_encoder_input_on_audio_is_level_free():
     a = torch.from_numpy(np.stack([drum("kick", 1), drum("cymbal", 2)]))
     x = S.encoder_input(a)

@@ -129,6 +129,19 @@ def test_sample_c_snaps_the_asked_fraction_to_one_hot_corners(gan):
     assert (sample_c(500, data, g, onehot_frac=1.0).max(1).values == 1).all()
 
 
+def test_sample_c_leaves_ambiguous_labels_soft(gan):
+    from liveinstrument.train.gan import sample_c
+
+    data = gan["data"]
+    top = data.c.max(1).values
+    cut = float(top.median())  # half the tiny set's labels are below it
+    c = sample_c(4000, data, torch.Generator().manual_seed(2), onehot_frac=1.0, onehot_min=cut)
+    snapped = c.max(1).values == 1
+    soft_top = c[~snapped].max(1).values
+    assert snapped.any() and (~snapped).any()
+    assert (soft_top < cut).all()  # every confident label was snapped, no ambiguous one was
+
+
 def test_gan_steps_at_scale_0_and_top_scale(gan):
     tr, stats = gan["tr"], gan["stats"]
     assert tr.step == 3 and tr.kimg_done == pytest.approx(0.012)
@@ -265,9 +278,10 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     args = argparse.Namespace(generator=str(models / "generator.safetensors"),
                               labels=str(tiny_set / "soft_labels.npz"), run_dir=str(run_dir), resume=False,
                               steps=2, hours=None, out=str(models / "encoder.safetensors"), threads=None,
-                              no_bf16=True, init=None, real_weight=0.0, data=str(tiny_set / "real.npz"), val_kit="", ckpt_every=200, real_lsd_weight=0.2)
+                              no_bf16=True, init=None, real_weight=0.0, data=str(tiny_set / "real.npz"), val_kit="", ckpt_every=200, real_lsd_weight=0.2, real_share=[1.0, 1.0, 2.0], input_floor_db=-50.0)
     assert main(args) == 0
     state = json.loads((run_dir / "state.json").read_text())
+    assert state["encoder"]["floor_db"] == -50.0
     assert state["step"] == 2
     assert_fp16_safetensors(models / "encoder.safetensors")
     meta = json.loads((models / "encoder.json").read_text())
@@ -276,15 +290,16 @@ def test_encoder_training_and_resume(tiny_set, classifier_run, tmp_path, capsys)
     assert all(torch.equal(shipped[k], ema[k].to(shipped[k].dtype)) for k in shipped)  # the moving average ships
     before = load_file(str(run_dir / "ckpt.safetensors"))
 
-    args.resume, args.steps = True, 3
+    args.resume, args.steps, args.input_floor_db = True, 3, -30.0  # a resume keeps the run's threshold
     assert main(args) == 0
     assert "resumed at step 2" in capsys.readouterr().out
+    assert json.loads((models / "encoder.json").read_text())["config"]["floor_db"] == -50.0
     assert json.loads((run_dir / "state.json").read_text())["step"] == 3
     after = load_file(str(run_dir / "ckpt.safetensors"))
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
     synth = DrumSynth.load(models, device="cpu")
-    assert synth.encoder is not None
+    assert synth.encoder is not None and synth.encoder.cfg.floor_db == -50.0
     z, c = synth.encode(np.stack([drum("kick", 5), drum("cymbal", 5)]), refine_steps=1)
     assert z.shape == (2, 128) and c.shape == (2, 3) and np.allclose(c.sum(1), 1, atol=1e-4)
 
@@ -326,7 +341,22 @@ def test_heard_lsd_is_the_eval_lsd_and_has_a_gradient():
     assert torch.isfinite(spec.grad).all() and spec.grad.abs().sum() > 0
 
 
-def test_encoder_ships_the_checkpoint_best_on_the_held_out_kit(tiny_set, tmp_path, capsys):
+def test_real_sounds_are_drawn_with_each_class_share(tiny_set):
+    from liveinstrument.data.build import load_set
+    from liveinstrument.train.encoder import RealSounds
+
+    real = str(tiny_set / "real.npz")
+    d = load_set(real)
+    keep = (d["split"] == "train") & (d["label"] < 3)
+    cls = {k: int(lab) for k, lab in zip(map(bytes, d["audio"][keep].astype(np.float32)), d["label"][keep])}
+    g = torch.Generator().manual_seed(0)
+    for share, want in (((1.0, 1.0, 1.0), [1 / 3] * 3), ((1.0, 1.0, 2.0), [0.25, 0.25, 0.5]), ((0.0, 0.0, 1.0), [0, 0, 1])):
+        drawn = RealSounds(real, copies=0, share=share).sample(3000, g).numpy()
+        frac = np.bincount([cls[bytes(x)] for x in drawn], minlength=3) / len(drawn)
+        np.testing.assert_allclose(frac, want, atol=0.04)
+
+
+def test_encoder_ships_the_checkpoint_best_on_the_held_out_kit(tiny_set, classifier_run, tmp_path, capsys):
     """--val-kit: KitB is held out of the real-sound term and scores E's moving average at each
     checkpoint; the one that ships is the best scored so far, with its figure in the config."""
     from liveinstrument.modelio import save_model
@@ -343,7 +373,7 @@ def test_encoder_ships_the_checkpoint_best_on_the_held_out_kit(tiny_set, tmp_pat
                               run_dir=str(tmp_path / "run"), resume=False, steps=4, hours=None,
                               out=str(models / "encoder.safetensors"), threads=None, no_bf16=True, init=None,
                               real_weight=1.0, data=real, val_kit="KitB", ckpt_every=2,
-                              real_lsd_weight=0.2)
+                              real_lsd_weight=0.2, real_share=[1.0, 1.0, 2.0], input_floor_db=-30.0)
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "validation: 6 sounds of KitB" in out and "best on KitB at step" in out

@@ -19,6 +19,9 @@ class EncoderConfig:
     latent_dim: int = 128
     n_classes: int = 3
     channels: tuple[int, ...] = (32, 64, 128, 128, 64, 32)
+    # Input threshold in dB below the sound's loudest bin (signal.encoder_input); the paper's
+    # -30 dB (§3.3) unless trained otherwise. Part of the config: weights and threshold go together.
+    floor_db: float = -30.0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -44,8 +47,14 @@ class Encoder(nn.Module):
             nn.Linear(1024, 512, bias=False), nn.BatchNorm1d(512), nn.LeakyReLU(0.2),
             nn.Linear(512, cfg.latent_dim + cfg.n_classes))
 
+    def features(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio [B, N_SAMPLES] at 44.1 kHz -> this encoder's input (thresholded log magnitude)."""
+        from ..signal import encoder_input
+
+        return encoder_input(audio, self.cfg.floor_db / 20.0)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[B, 1, 1024, 48] (signal.encoder_input) -> (z [B, 128], c [B, 3] probabilities)."""
+        """[B, 1, 1024, 48] (``features``) -> (z [B, 128], c [B, 3] probabilities)."""
         h = self.fc(self.convs(x).flatten(1))
         z, logits = h[:, :self.cfg.latent_dim], h[:, self.cfg.latent_dim:]
         return z, F.softmax(logits, dim=1)

@@ -76,6 +76,9 @@ class GanTrainConfig:
     # Fraction of fakes conditioned on a one-hot c (the argmax of a real soft label) instead of
     # the soft label itself: the pads a performer plays most are the pure corners of c.
     onehot_frac: float = 0.25
+    # Only labels this confident are snapped: a snare the labeller heard as 40% cymbal, snapped
+    # to the pure-snare corner, taught that corner cymbal wash (the kick -> snare curve dipped).
+    onehot_min: float = 0.8
     sample_every: int = 500   # steps between audio/PNG snapshots
     ckpt_every: int = 200
 
@@ -253,17 +256,19 @@ class ClassifierGuide:
         return -(c * logp).sum(1).mean()
 
 
-def sample_c(n: int, data: RealSet, g: torch.Generator, onehot_frac: float = 0.0) -> torch.Tensor:
+def sample_c(n: int, data: RealSet, g: torch.Generator, onehot_frac: float = 0.0,
+             onehot_min: float = 0.0) -> torch.Tensor:
     """Conditioning for fakes: soft labels of real sounds (class-balanced), as G will be used.
 
-    A fraction ``onehot_frac`` of the rows is snapped to the one-hot corner of its label:
-    real soft labels rarely sit exactly on a corner (LOKO probabilities of real snares keep
-    some cymbal), so without this G only ever extrapolates to the pure c a pad sends.
+    A fraction ``onehot_frac`` of the rows whose top probability is at least ``onehot_min``
+    is snapped to the one-hot corner of its label: real soft labels rarely sit exactly on a
+    corner (LOKO probabilities of real snares keep some cymbal), so without this G only ever
+    extrapolates to the pure c a pad sends. Ambiguous sounds keep their soft label.
     """
     idx = torch.multinomial(data.weights, n, replacement=True, generator=g)
     c = data.c[idx]
     if onehot_frac > 0:
-        snap = torch.rand(n, generator=g) < onehot_frac
+        snap = (torch.rand(n, generator=g) < onehot_frac) & (c.max(1).values >= onehot_min)
         c = torch.where(snap[:, None], F.one_hot(c.argmax(1), c.shape[1]).to(c.dtype), c)
     return c.to(data.spec.device)
 
@@ -372,7 +377,7 @@ class Trainer:
         cfg, G, D = self.cfg, self.G, self.D
         batch = cfg.batch[scale]
         real, c_real = self.real_at(scale, alpha, batch)
-        c_fake = sample_c(batch, self.data, self.g, cfg.onehot_frac)
+        c_fake = sample_c(batch, self.data, self.g, cfg.onehot_frac, cfg.onehot_min)
         z = torch.randn(batch, G.cfg.latent_dim, generator=self.g).to(self.device)
         ac = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
         pol = tuple(cfg.diffaug)
@@ -403,7 +408,7 @@ class Trainer:
         G.requires_grad_(True)
         D.requires_grad_(False)
         z = torch.randn(batch, G.cfg.latent_dim, generator=self.g).to(self.device)
-        c_fake = sample_c(batch - batch // 2, self.data, self.g, cfg.onehot_frac)
+        c_fake = sample_c(batch - batch // 2, self.data, self.g, cfg.onehot_frac, cfg.onehot_min)
         c_fake = torch.cat([c_fake, c_fake[: batch // 2]])  # the halves share c (mode seeking)
         with ac:
             fake = G(z, c_fake, scale, alpha)
@@ -499,6 +504,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onehot-frac", type=float, default=None, metavar="F",
                    help="fraction of fakes conditioned on a one-hot c instead of a real soft label "
                         "(default 0.25; 0 = soft labels only, as the paper)")
+    p.add_argument("--onehot-min", type=float, default=None, metavar="P",
+                   help="snap only labels whose top probability is at least P (default 0.8; "
+                        "0 = snap any label, as sitting 4's G trained)")
     p.add_argument("--no-bf16", action="store_true", help="train in fp32")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
 
@@ -544,6 +552,11 @@ def main(args) -> int:
             print(f"--onehot-frac must be between 0 and 1, got {args.onehot_frac}")
             return 2
         cfg.onehot_frac = args.onehot_frac
+    if args.onehot_min is not None:
+        if not 0.0 <= args.onehot_min <= 1.0:
+            print(f"--onehot-min must be between 0 and 1, got {args.onehot_min}")
+            return 2
+        cfg.onehot_min = args.onehot_min
     if args.diffaug is not None:
         cfg.diffaug = [] if args.diffaug == "none" else [p for p in args.diffaug.split(",") if p]
         unknown = set(cfg.diffaug) - set(POLICIES)
