@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..signal import encoder_input
+
 
 @dataclass
 class EncoderConfig:
@@ -49,8 +51,6 @@ class Encoder(nn.Module):
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         """Audio [B, N_SAMPLES] at 44.1 kHz -> this encoder's input (thresholded log magnitude)."""
-        from ..signal import encoder_input
-
         return encoder_input(audio, self.cfg.floor_db / 20.0)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
