@@ -31,10 +31,11 @@ def run(args) -> int:
 
     from .audio_io import iter_one_shots, write_wav
     from .latent import random_direction, vary
-    from .synth import DEFAULT_MODELS, DrumSynth
+    from .paths import models_dir
+    from .synth import DrumSynth
 
     try:
-        synth = DrumSynth.load(args.models or DEFAULT_MODELS)
+        synth = DrumSynth.load(models_dir(args.models))
         if synth.encoder is None:
             raise FileNotFoundError("models/encoder.safetensors missing: run 'drumgan train encoder'")
     except FileNotFoundError as exc:

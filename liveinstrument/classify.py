@@ -8,9 +8,10 @@ import torch
 
 from . import signal as S
 from .modelio import load_config, load_weights
+from .paths import shipped_models_dir
 from .nets.classifier import Classifier, ClassifierConfig
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = shipped_models_dir()   # the shipped models (paths.model_file prefers the user's copy)
 
 
 class SoundClassifier:

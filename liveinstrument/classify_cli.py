@@ -19,10 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args) -> int:
     from .audio_io import iter_one_shots
-    from .classify import MODELS, SoundClassifier
+    from .classify import SoundClassifier
+    from .paths import model_file
 
     try:
-        clf = SoundClassifier(args.model or MODELS / "classifier.safetensors")
+        clf = SoundClassifier(args.model or model_file("classifier.safetensors"))
     except FileNotFoundError as exc:
         print(f"drumgan classify: {exc}", file=sys.stderr)
         return 2

@@ -33,7 +33,8 @@ def run(args) -> int:
     from .audio_io import write_wav
     from .latent import random_direction, vary
     from .signal import sliders_to_classes
-    from .synth import DEFAULT_MODELS, DrumSynth
+    from .paths import models_dir
+    from .synth import DrumSynth
 
     if args.count < 1:
         print("drumgan generate: --count must be at least 1", file=sys.stderr)
@@ -41,7 +42,7 @@ def run(args) -> int:
     mix = args.mix if args.mix else CLASS_MIX[args.cls or "kick"]
     c = sliders_to_classes(np.array(mix, np.float32))
     try:
-        synth = DrumSynth.load(args.models or DEFAULT_MODELS, with_encoder=False)
+        synth = DrumSynth.load(models_dir(args.models), with_encoder=False)
     except FileNotFoundError as exc:
         print(f"drumgan generate: {exc}", file=sys.stderr)
         return 2

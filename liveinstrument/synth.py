@@ -16,9 +16,10 @@ import torch
 
 from . import signal as S
 from .modelio import file_hash, load_config, load_weights
+from .paths import shipped_models_dir
 from .nets.generator import Generator, GeneratorConfig
 
-DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODELS = shipped_models_dir()   # the shipped models; paths.models_dir() picks user ones first
 
 
 def pick_device(device: str | None = None) -> torch.device:

@@ -20,6 +20,25 @@ from dataclasses import dataclass
 import pytest
 
 
+def pytest_configure(config) -> None:
+    """Tests never read or write the developer's own kits, mappings and models
+    (~/.local/share/drumgan, ~/.config/drumgan): every run gets an empty $DRUMGAN_HOME."""
+    import tempfile
+    config._drumgan_home = tempfile.mkdtemp(prefix="drumgan-home-")
+    config._drumgan_home_old = os.environ.get("DRUMGAN_HOME")
+    os.environ["DRUMGAN_HOME"] = config._drumgan_home
+
+
+def pytest_unconfigure(config) -> None:
+    home = getattr(config, "_drumgan_home", None)
+    if home:
+        shutil.rmtree(home, ignore_errors=True)
+        if config._drumgan_home_old is None:
+            os.environ.pop("DRUMGAN_HOME", None)
+        else:
+            os.environ["DRUMGAN_HOME"] = config._drumgan_home_old
+
+
 @dataclass
 class JackServer:
     name: str

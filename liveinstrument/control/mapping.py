@@ -24,8 +24,9 @@ import yaml
 
 from liveinstrument.engine.commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS
 from liveinstrument.control.yamlsrc import YamlDoc, load_yaml
+from liveinstrument.paths import mapping_names, resolve_mapping, shipped_mappings_dir, user_mappings_dir
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
+MAPPINGS_DIR = shipped_mappings_dir()   # shipped, read-only; user mappings: paths.user_mappings_dir()
 DEFAULT_MAPPING = "gm-default"
 DEFAULT_OSC_ROOT = "/drumgan"
 
@@ -193,16 +194,14 @@ def note_to_pad(mapping: "Mapping | str | Path" = DEFAULT_MAPPING) -> dict[int, 
 # Loading and validation
 
 def resolve_mapping_path(name_or_path: str | Path) -> Path:
-    """A file path as given, else a shipped mapping by name (``gm-default`` -> mappings/gm-default.yaml)."""
-    p = Path(name_or_path).expanduser()
-    if p.is_file():
+    """A file path as given, else a user mapping by name (MIDI learn's copies), else a shipped
+    one (``gm-default`` -> the shipped gm-default.yaml); see :mod:`liveinstrument.paths`."""
+    p = resolve_mapping(name_or_path)
+    if p is not None:
         return p
-    for cand in (MAPPINGS_DIR / str(name_or_path), MAPPINGS_DIR / f"{name_or_path}.yaml"):
-        if cand.is_file():
-            return cand
-    shipped = ", ".join(sorted(f.stem for f in MAPPINGS_DIR.glob("*.yaml"))) or "none"
-    raise MappingError(f"mapping '{name_or_path}' not found: not a file, and not a shipped "
-                       f"mapping in {MAPPINGS_DIR} (shipped: {shipped})")
+    known = ", ".join(mapping_names()) or "none"
+    raise MappingError(f"mapping '{name_or_path}' not found: not a file, not in {user_mappings_dir()} "
+                       f"and not shipped (mappings: {known})")
 
 
 def load_mapping(name_or_path: str | Path = DEFAULT_MAPPING) -> Mapping:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import paths
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="build training sets from real drum kits, your folders, or the procedural synth",
@@ -14,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Load, label (from instrument/folder names), trim, fit to 0.55 s, "
                                     "peak-normalise, de-duplicate and split one-shots. Test kit: BJA_Pacific. "
                                     "Excluded kits: The Black Pearl 1.0, GMRockKit.")
-    b.add_argument("--out", default="data", help="output folder (default: data)")
+    b.add_argument("--out", default=str(paths.training_data_dir()), help="output folder (default: %(default)s)")
     b.add_argument("--name", default="real", help="set name: writes NAME.npz and NAME.csv (default: real)")
     b.add_argument("--folder", action="append", default=[], metavar="DIR",
                    help="also use a folder of WAV/FLAC/AIFF one-shots (labels from folder/file names); repeatable")
@@ -27,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("synth", help="render a procedural drum set (widening aid, marked synthetic)")
     s.add_argument("--per-class", type=int, default=500, help="sounds per class (default: 500)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="data/synth.npz")
+    s.add_argument("--out", default=str(paths.training_data("synth.npz")))
     s.set_defaults(func=_synth)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 

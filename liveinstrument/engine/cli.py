@@ -19,11 +19,11 @@ def register(subparsers) -> None:
                                           "sample-accurately and deterministically for a seed.")
     r.add_argument("midi", help="performance .mid file")
     r.add_argument("--out", required=True, help="output WAV")
-    r.add_argument("--kit", help="kit file (kit.yaml) to play")
+    r.add_argument("--kit", help="kit to play: a kit.yaml, a kit folder, or a saved kit's name")
     r.add_argument("--mapping", help="mapping file (note -> pad); default: the kit's notes (GM)")
     r.add_argument("--seed", type=int, default=0, help="seed for the default kit and round-robin (default 0)")
     r.add_argument("--samplerate", type=int, default=44_100)
-    r.add_argument("--models", help="models directory (default: models/)")
+    r.add_argument("--models", help="models directory (default: your trained models, else the shipped ones)")
     r.add_argument("--random-model", action="store_true", help="untrained generator (development)")
     r.set_defaults(func=run_render)
 
@@ -37,10 +37,10 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
                    help="torch threads of the renderer process (default: 1 on <= 2 cores, else cores-1, max 8)")
     from ..control.surfaces import add_control_arguments
     add_control_arguments(p)   # --midi-in, --midi-api, --jack-server, --osc-port, --osc-host, --osc-allow, --mapping
-    p.add_argument("--kit", help="kit file to load")
+    p.add_argument("--kit", help="kit to load: a kit.yaml, a kit folder, or a saved kit's name")
     p.add_argument("--headless", action="store_true", help="no status view")
     p.add_argument("--duration", type=float, help="stop after this many seconds (scripted runs)")
-    p.add_argument("--models", help="models directory (default: models/)")
+    p.add_argument("--models", help="models directory (default: your trained models, else the shipped ones)")
     p.add_argument("--random-model", action="store_true", help="untrained generator (development)")
     p.add_argument("--voices", type=int, default=32, help="polyphony (default 32)")
     p.add_argument("--per-pad-outputs", action="store_true", help="extra mono output per pad (DAW mixing)")
@@ -121,11 +121,13 @@ def run_live(args) -> int:
               f"'drumgan render PERFORMANCE.mid --out OUT.wav' (or --audio-device null to run silently)")
         return 1
     sr = args.samplerate or (int(sd.query_devices(dev)["default_samplerate"]) if dev is not None else 44_100)
+    problem = preflight(args)
+    if problem:
+        print(f"drumgan live: {problem}", file=sys.stderr)
+        return 2
     from .instrument import Instrument
     models = Path(args.models) if args.models else None
     random_model = 0 if args.random_model else False
-    if not args.random_model and not ((models or Path("models")) / "generator.safetensors").exists():
-        print("no trained generator in models/: playing an untrained one (--random-model)")
     t0 = time.monotonic()
     with Instrument(sample_rate=sr, models_dir=models, random_model=random_model, kit=args.kit,
                     max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed,
@@ -181,8 +183,45 @@ def _loop(inst, out, args, t0) -> None:
             live.update(render_status(inst, out, t0))
 
 
+def preflight(args) -> str | None:
+    """Everything a run needs that may be absent, checked before any slow work (the instrument
+    takes tens of seconds to build): the MIDI file, the kit, the mapping, the models. Returns the
+    one line to print, or None. Sets ``args.kit`` to the resolved kit file."""
+    from .. import paths
+    midi = getattr(args, "midi", None)
+    if midi is not None:
+        if not Path(midi).is_file():
+            return f"{midi}: no such MIDI file (give a .mid performance; 'drumgan live' plays live instead)"
+        import mido
+        try:
+            mido.MidiFile(str(midi))
+        except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
+            return f"{midi}: not a readable MIDI file ({exc.__class__.__name__}: {exc}); export it as a standard .mid"
+    if args.kit:
+        try:
+            args.kit = str(paths.resolve_kit(args.kit))
+        except FileNotFoundError as exc:
+            return str(exc)
+    if getattr(args, "mapping", None):
+        from ..control.mapping import MappingError, load_mapping
+        try:
+            load_mapping(args.mapping)
+        except MappingError as exc:
+            return str(exc).splitlines()[0] + (" (run 'drumgan control check' on it)" if "\n" in str(exc) else "")
+    if not args.random_model:
+        gen = paths.models_dir(args.models) / "generator.safetensors"
+        if not gen.is_file():
+            return (f"no trained generator at {gen}: train one with 'drumgan train gan', "
+                    f"give --models DIR, or play an untrained one with --random-model")
+    return None
+
+
 def run_render(args) -> int:
     from .offline import render_midi
+    problem = preflight(args)
+    if problem:
+        print(f"drumgan render: {problem}", file=sys.stderr)
+        return 2
     try:
         info = render_midi(args.midi, args.out, kit=args.kit, mapping=args.mapping, seed=args.seed,
                            models_dir=args.models, random_model=0 if args.random_model else False,

@@ -69,8 +69,9 @@ class RenderRequest:
 
 def load_synth(models_dir: str | Path | None, random_seed: int | None = None, device: str | None = None):
     """DrumSynth from ``models_dir``; an untrained one when asked or when no weights exist."""
-    from ..synth import DEFAULT_MODELS, DrumSynth
-    d = Path(models_dir) if models_dir else DEFAULT_MODELS
+    from ..paths import models_dir as resolve_models
+    from ..synth import DrumSynth
+    d = resolve_models(models_dir)
     if random_seed is None and (d / "generator.safetensors").exists():
         return DrumSynth.load(d, device=device)
     return DrumSynth.random(0 if random_seed is None else random_seed, device=device)

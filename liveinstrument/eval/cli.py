@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+from .. import paths
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,20 +15,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "'drumgan data build'.")
     esub = p.add_subparsers(dest="eval_command", metavar="MODEL")
     c = esub.add_parser("classifier", help="accuracy and confusion matrix on the unseen test kit")
-    c.add_argument("--data", default="data/real.npz")
-    c.add_argument("--model", default="models/classifier.safetensors")
+    c.add_argument("--data", default=str(paths.training_data()))
+    c.add_argument("--model", default=str(paths.model_file("classifier.safetensors")))
     c.set_defaults(func=_classifier)
     g = esub.add_parser("gan", help="conditioning accuracy, IS / KID / Fréchet distance, copying check")
-    g.add_argument("--data", default="data/real.npz")
-    g.add_argument("--models", default="models")
+    g.add_argument("--data", default=str(paths.training_data()))
+    g.add_argument("--models", default=str(paths.models_dir()))
     g.add_argument("--per-class", type=int, default=300)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--report", default=None, metavar="DIR", help="also write an HTML listening page")
     g.add_argument("--json", default=None, metavar="FILE", help="write the figures as JSON")
     g.set_defaults(func=_gan)
     e = esub.add_parser("encoder", help="encode/decode metrics (MSE, LSD, SNR, ViSQOL) on gen/train/test")
-    e.add_argument("--data", default="data/real.npz")
-    e.add_argument("--models", default="models")
+    e.add_argument("--data", default=str(paths.training_data()))
+    e.add_argument("--models", default=str(paths.models_dir()))
     e.add_argument("--n", type=int, default=100, help="sounds per set")
     e.add_argument("--refine", type=int, nargs="*", default=[0], metavar="STEPS",
                    help="refinement steps to compare (e.g. --refine 0 50)")
@@ -34,7 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
 
+def _preflight(args, *need: tuple[str, str, str]) -> bool:
+    """Check inputs before any slow work: one line per missing thing, with what to run."""
+    lines = [m for path, run, what in need if (m := paths.missing(path, run, what))]
+    for line in lines:
+        print(f"drumgan eval: {line}", file=sys.stderr)
+    return not lines
+
+
 def _classifier(args) -> int:
+    if not _preflight(args, (args.data, "drumgan data build", "training data"),
+                      (args.model, "drumgan train classifier", "classifier")):
+        return 2
     import numpy as np
 
     from .. import signal as S
@@ -55,6 +69,12 @@ def _classifier(args) -> int:
 
 
 def _gan(args) -> int:
+    if not _preflight(args, (args.data, "drumgan data build", "training data"),
+                      (Path(args.models) / "generator.safetensors", "drumgan train gan", "generator"),
+                      (Path(args.models) / "eval_classifier.safetensors",
+                       "drumgan train classifier --no-loko --out MODELS/eval_classifier.safetensors",
+                       "evaluation classifier")):
+        return 2
     from .gan_eval import evaluate_gan, write_report
     from .metrics import format_table
 
@@ -80,6 +100,9 @@ def _gan(args) -> int:
 
 
 def _encoder(args) -> int:
+    if not _preflight(args, (args.data, "drumgan data build", "training data"),
+                      (Path(args.models) / "encoder.safetensors", "drumgan train encoder", "encoder")):
+        return 2
     from .encoder_eval import evaluate_encoder
     from .metrics import format_table
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from .. import paths
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the classifier, the GAN or the encoder",
@@ -13,9 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = tsub.add_parser("classifier", help="kick/snare/cymbal classifier with leave-one-kit-out cross-fitting",
                         description="Leave-one-kit-out cross-fitting (whose held-out predictions become the "
                                     "GAN's soft labels), then the final model, then one look at the test kit.")
-    c.add_argument("--data", default="data/real.npz", help="set built by 'drumgan data build'")
-    c.add_argument("--out", default="models/classifier.safetensors")
-    c.add_argument("--labels-out", default="data/soft_labels.npz",
+    c.add_argument("--data", default=str(paths.training_data()), help="set built by 'drumgan data build'")
+    c.add_argument("--out", default=str(paths.models_out_dir() / "classifier.safetensors"))
+    c.add_argument("--labels-out", default=str(paths.training_data("soft_labels.npz")),
                    help="where the cross-fitted soft labels go (input of 'drumgan train gan')")
     c.add_argument("--epochs", type=int, default=15)
     c.add_argument("--seed", type=int, default=0)
@@ -48,6 +50,10 @@ def _lazy(module: str, args) -> int:
 
 
 def _classifier(args) -> int:
+    problem = paths.missing(args.data, "drumgan data build", "training data")
+    if problem:
+        print(f"drumgan train classifier: {problem}")
+        return 2
     import torch
 
     from .classifier import ClassifierTrainConfig, run

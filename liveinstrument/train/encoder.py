@@ -141,9 +141,10 @@ def validation_lsd(E: Encoder, G: Generator, audio: np.ndarray, bf16: bool, batc
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generator", default="models/generator.safetensors")
-    p.add_argument("--labels", default="data/soft_labels.npz")
-    p.add_argument("--run-dir", default="runs/encoder")
+    from .. import paths  # default locations (liveinstrument/paths.py)
+    p.add_argument("--generator", default=str(paths.models_dir() / "generator.safetensors"))
+    p.add_argument("--labels", default=str(paths.training_data("soft_labels.npz")))
+    p.add_argument("--run-dir", default=str(paths.runs_dir() / "encoder"))
     p.add_argument("--resume", action="store_true", help="continue from --run-dir's checkpoint")
     p.add_argument("--init", default=None, metavar="FILE",
                    help="start from these encoder weights (e.g. the shipped models/encoder.safetensors "
@@ -159,7 +160,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar=("K", "S", "C"),
                    help="relative share of kicks, snares and cymbals among the real sounds of a step "
                         "(default 1 1 2: cymbals, the hardest class, get half; 1 1 1 = class-balanced)")
-    p.add_argument("--data", default="data/real.npz", help="real sounds for --real-weight")
+    p.add_argument("--data", default=str(paths.training_data()), help="real sounds for --real-weight")
     p.add_argument("--val-kit", default=EncoderTrainConfig.val_kit, metavar="KIT",
                    help="training kit held out of the real-sound term; the moving average of E that "
                         "scores best on it ships (default: %(default)s; '' = none, the last one ships)")
@@ -171,7 +172,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ckpt-every", type=int, default=EncoderTrainConfig.ckpt_every, metavar="N",
                    help="steps between checkpoints (and validation scores); default %(default)s")
     p.add_argument("--hours", type=float, default=None, help="stop after this many hours")
-    p.add_argument("--out", default="models/encoder.safetensors")
+    p.add_argument("--out", default=str(paths.models_out_dir() / "encoder.safetensors"))
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-bf16", action="store_true")
 

@@ -472,9 +472,10 @@ class Trainer:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="data/real.npz")
-    p.add_argument("--labels", default="data/soft_labels.npz", help="soft labels from 'drumgan train classifier'")
-    p.add_argument("--run-dir", default="runs/gan", help="checkpoints, logs, samples")
+    from .. import paths  # default locations (liveinstrument/paths.py)
+    p.add_argument("--data", default=str(paths.training_data()))
+    p.add_argument("--labels", default=str(paths.training_data("soft_labels.npz")), help="soft labels from 'drumgan train classifier'")
+    p.add_argument("--run-dir", default=str(paths.runs_dir() / "gan"), help="checkpoints, logs, samples")
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="resume from a checkpoint folder (e.g. runs/gan or models/gan_resume)")
     p.add_argument("--preset", default="compact", choices=sorted(PRESETS))
@@ -482,7 +483,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kimg", type=float, nargs=6, default=None, metavar="K",
                    help="thousands of samples per scale (6 values)")
     p.add_argument("--hours", type=float, default=None, help="stop after this many hours of this run")
-    p.add_argument("--export", default="models/generator.safetensors",
+    p.add_argument("--export", default=str(paths.models_out_dir() / "generator.safetensors"),
                    help="where the EMA generator is exported at each checkpoint and at the end")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--gp-every", type=int, default=None, metavar="N",
