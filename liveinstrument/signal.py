@@ -69,6 +69,24 @@ LATENT_DIM = 128
 N_CLASSES = 3
 CLASSES = ("kick", "snare", "cymbal")
 
+# Octave bands of the spectral-balance metrics (eval.metrics.band_profile_db) and of any training
+# loss that matches them: "sub" below 31.25 Hz, then octaves 31.25-62.5 Hz ... 8-16 kHz, on a
+# finer STFT than G's (2048 / 256: 5.8 ms frames) of each peak-normalised sound.
+OCTAVE_EDGES_HZ = (0.0, 31.25, 62.5, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
+OCTAVE_LABELS = ("sub", "31", "63", "125", "250", "500", "1k", "2k", "4k", "8k")
+BAND_N_FFT = 2048
+BAND_HOP = 256
+EARLY_S = 0.050                 # "early": frames centred in the first 50 ms ...
+LATE_S = 0.300                  # ... "late": 50-300 ms
+LOW_BAND_HZ = (30.0, 150.0)     # a kick's fundamental lives here (graininess, kick-tone share)
+SUB_HZ, SUB_WINDOW_S = 100.0, 0.120   # sub-100 Hz share of the first 120 ms
+
+
+def band_bins(lo_hz: float, hi_hz: float, n_fft: int = BAND_N_FFT, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Indices of the rfft bins whose centre frequency lies in [lo_hz, hi_hz)."""
+    f = np.arange(n_fft // 2 + 1) * (sr / n_fft)
+    return np.flatnonzero((f >= lo_hz) & (f < hi_hz))
+
 
 # ---------------------------------------------------------------- waveform shaping
 def fade_window() -> np.ndarray:

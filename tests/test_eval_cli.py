@@ -45,6 +45,15 @@ def test_eval_gan_and_encoder(tmp_path, capsys):
     assert len(res["kick_to_snare"]["snare_prob"]) == 11
     page = (tmp_path / "report" / "index.html").read_text()
     assert page.count("<audio") == 3 * 6 + 7 and (tmp_path / "report" / "audio" / "kick_0.png").exists()
+    # spectral balance (issue #14): printed, in the JSON per class, and plotted on the page
+    assert "sub-100 Hz share" in out and "bands within 3 dB" in out
+    sb = res["spectral_balance"]
+    assert sb["bands"][0] == "sub" and len(sb["edges_hz"]) == len(sb["bands"]) + 1
+    for name in ("kick", "snare", "cymbal"):
+        for seg in ("early", "late"):
+            assert len(sb[name][seg]["gen_db"]) == len(sb[name][seg]["real_db"]) == len(sb["bands"])
+            assert 0 <= sb[name][seg]["bands_within"] <= len(sb["bands"])
+    assert page.count("<svg") == 3 and "octave band (Hz, log axis)" in page and "dB (re full scale)" in page
 
     rc = main(["eval", "encoder", "--models", str(models), "--data", str(data), "--n", "3",
                "--refine", "0", "2", "--json", str(tmp_path / "enc.json")])

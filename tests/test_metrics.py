@@ -255,3 +255,89 @@ def test_click_count_and_crest_factor_known_answers():
     assert M.click_count(clicked)[0] - M.click_count(noise)[0] == 3
     assert click_loss(torch.from_numpy(tone).float()).item() == 0.0
     assert click_loss(torch.from_numpy(clicked).float()).item() > click_loss(torch.from_numpy(noise).float()).item()
+
+
+# ---------------------------------------------------------------- spectral balance (issue #14)
+_T = np.arange(signal.N_SAMPLES) / signal.SAMPLE_RATE
+
+
+def _band_index(hz: float) -> int:
+    e = signal.OCTAVE_EDGES_HZ
+    return next(b for b in range(len(e) - 1) if e[b] <= hz < e[b + 1])
+
+
+def _decaying_tone(hz: float = 60.0, tau: float = 0.1) -> np.ndarray:
+    return np.sin(2 * np.pi * hz * _T) * np.exp(-_T / tau)
+
+
+def test_band_power_is_mean_square():
+    """A steady full-scale 1 kHz sine: -3 dB (mean square 0.5) in its band, nothing far away."""
+    x = np.sin(2 * np.pi * 1414.0 * _T)      # mid-band of 1-2 kHz
+    r = M.spectral_balance(x)
+    b = _band_index(1414.0)
+    assert r["late_db"][0, b] == pytest.approx(-3.01, abs=0.1)
+    assert r["early_db"][0, b] == pytest.approx(-4.5, abs=1.5)   # the first frames are half zero-padding
+    assert r["late_db"][0, b - 3] < -60 and r["late_db"][0, b + 3] < -60
+
+
+def test_decaying_60hz_tone_known_answers():
+    tone = _decaying_tone()
+    r = M.spectral_balance(tone)
+    lows = [_band_index(43.0), _band_index(64.6)]       # the tone's bins (43 and 65 Hz) straddle 62.5 Hz
+    # all the energy is low: the band power of its two bands beats every band from 250 Hz by > 35 dB
+    assert np.all(r["early_db"][0, lows].max() - r["early_db"][0, _band_index(250.0):] > 35)
+    # tau = 0.1 s: early vs late is the ratio of the mean of e^(-2 t / tau) over the frame centres
+    # of each window (9.5 dB); the 46 ms window and the zero-padded first frames take ~1 dB off
+    t = np.arange(1 + signal.N_SAMPLES // signal.BAND_HOP) * signal.BAND_HOP / signal.SAMPLE_RATE
+    env = np.exp(-2 * t / 0.1)
+    want = 10 * np.log10(env[t < 0.05].mean() / env[(t >= 0.05) & (t < 0.3)].mean())
+    assert r["early_db"][0, lows[1]] - r["late_db"][0, lows[1]] == pytest.approx(want, abs=1.5)
+    assert r["sub_share"][0] > 0.99
+    assert r["low_graininess_db"][0] < 0.1           # a clean exponential decay: no grain
+    assert r["kick_tone_share"][0] > 0.9             # one partial
+
+
+def test_white_noise_known_answers():
+    noise = np.random.default_rng(0).standard_normal(signal.N_SAMPLES)
+    r = M.spectral_balance(noise)
+    # flat spectrum: each octave has twice the power of the one below (3 dB up per band from
+    # 125 Hz, where every octave holds exactly twice the bins), averaged over 16 noises
+    many = M.spectral_balance(np.random.default_rng(2).standard_normal((16, signal.N_SAMPLES)))
+    steps = np.diff(10 * np.log10(np.mean(10 ** (many["late_db"][:, 3:] / 10), axis=0)))
+    assert np.all(np.abs(steps - 3.01) < 0.5)
+    assert r["sub_share"][0] == pytest.approx(100 / 22050, rel=0.6)     # ~ bandwidth share, -23 dB
+    assert r["low_graininess_db"][0] > 0.5                              # rough, not a smooth decay
+    assert r["kick_tone_share"][0] < 0.75                               # no dominant partial
+    tone = M.spectral_balance(_decaying_tone())
+    assert r["low_graininess_db"][0] > 10 * tone["low_graininess_db"][0]
+
+
+def test_tone_plus_click_counts_one_click_and_keeps_the_tone():
+    tone = _decaying_tone()
+    clicked = tone.copy()
+    clicked[5000] += 6.0 * np.abs(tone[4900:5100]).max()    # ~8.5 local RMS: one isolated spike
+    assert list(M.click_count(np.stack([tone, clicked]))) == [0, 1]
+    r = M.spectral_balance(np.stack([tone, clicked]))
+    assert r["kick_tone_share"][1] > 0.9 and r["low_graininess_db"][1] < 0.5
+    # a click is broadband: it lifts the late high bands of the peak-normalised sound
+    assert r["late_db"][1, -1] > r["late_db"][0, -1] + 20
+
+
+def test_spectral_balance_ignores_gain_and_batches():
+    tone = _decaying_tone()
+    a = M.spectral_balance(np.stack([tone, 0.01 * tone]))
+    for k in ("early_db", "late_db", "sub_share", "low_graininess_db", "kick_tone_share"):
+        np.testing.assert_allclose(a[k][0], a[k][1], rtol=1e-6, atol=1e-6)
+
+
+def test_band_deviation_and_compare():
+    g, r = np.zeros(10), np.zeros(10)
+    g[0], g[4] = 5.0, -2.5
+    d = M.band_deviation(g, r)
+    assert d["max_dev_db"] == 5.0 and d["worst_band"] == "sub" and d["bands_within"] == 9
+    tone, noise = _decaying_tone(), np.random.default_rng(1).standard_normal(signal.N_SAMPLES)
+    same = M.compare_spectral_balance(M.spectral_balance(tone[None]), M.spectral_balance(tone[None]))
+    assert same["early"]["max_dev_db"] == 0.0 and same["late"]["bands_within"] == 10
+    assert same["sub100_share_db"]["diff"] == 0.0 and same["kick_tone_share"]["ratio"] == pytest.approx(1.0)
+    other = M.compare_spectral_balance(M.spectral_balance(noise[None]), M.spectral_balance(tone[None]))
+    assert other["sub100_share_db"]["diff"] < -20 and other["low_graininess_db"]["ratio"] > 5

@@ -89,6 +89,7 @@ def _gan(args) -> int:
     for name, a in res["artefacts"].items():
         print(f"{name}: clicks per sound {a['clicks_per_sound_gen']:.1f} generated vs {a['clicks_per_sound_real']:.1f} "
               f"real training; crest factor median {a['crest_db_gen_median']:.1f} vs {a['crest_db_real_median']:.1f} dB")
+    print_spectral_balance(res["spectral_balance"])
     if args.report:
         from ..synth import DrumSynth
         page = write_report(res, DrumSynth.load(args.models, with_encoder=False), args.report)
@@ -97,6 +98,24 @@ def _gan(args) -> int:
         slim = {k: v for k, v in res.items() if k not in ("gen_audio", "gen_labels")}
         Path(args.json).write_text(json.dumps(slim, indent=2) + "\n")
     return 0
+
+
+def print_spectral_balance(sb: dict) -> None:
+    """The spectral-balance figures of ``drumgan eval gan`` (issue #14), one block per class."""
+    print("spectral balance vs real training sounds (octave bands " + " ".join(sb["bands"]) + "; dB = generated - real)")
+    for name in ("kick", "snare", "cymbal"):
+        if name not in sb:
+            continue
+        r = sb[name]
+        for seg, what in (("early", "0-50 ms"), ("late", "50-300 ms")):
+            e = r[seg]
+            print(f"  {name} {what}: " + " ".join(f"{v:+.1f}" for v in e["diff_db"]) +
+                  f" | max |dev| {e['max_dev_db']:.1f} dB ({e['worst_band']}), "
+                  f"{e['bands_within']}/{e['n_bands']} bands within 3 dB")
+        s, g, t = r["sub100_share_db"], r["low_graininess_db"], r["kick_tone_share"]
+        print(f"  {name}: sub-100 Hz share of 0-120 ms {s['gen']:.1f} vs {s['real']:.1f} dB real ({s['diff']:+.1f}); "
+              f"low-band graininess {g['gen']:.2f} vs {g['real']:.2f} dB ({g['ratio']:.2f}x); "
+              f"kick-tone share {t['gen']:.3f} vs {t['real']:.3f} ({t['ratio']:.2f}x)")
 
 
 def _encoder(args) -> int:

@@ -115,8 +115,23 @@ def evaluate_gan(models_dir: str | Path = MODELS, data_path: str | Path = "data/
             "clicks_per_sound_real": float(M.click_count(real_k).mean()),
             "crest_db_gen_median": float(np.median(M.crest_factor_db(gen[gen_y == k]))),
             "crest_db_real_median": float(np.median(M.crest_factor_db(real_k)))}
+    # Spectral balance (issue #14): octave bands early / late, sub-100 Hz share, low-band
+    # graininess and kick-tone share, generated vs the real training sounds, per class.
+    out["spectral_balance"] = spectral_balance_by_class(gen, gen_y, d["audio"][train], d["label"][train])
     out["gen_audio"], out["gen_labels"] = gen, gen_y
     return out
+
+
+def spectral_balance_by_class(gen: np.ndarray, gen_y: np.ndarray, real: np.ndarray,
+                              real_y: np.ndarray) -> dict:
+    """``metrics.compare_spectral_balance`` per class name, plus the band labels and edges."""
+    g_all, r_all = M.spectral_balance(gen), M.spectral_balance(real)
+    res: dict = {"bands": list(S.OCTAVE_LABELS), "edges_hz": list(S.OCTAVE_EDGES_HZ)}
+    for k, name in enumerate(S.CLASSES):
+        pick = lambda m, y: {key: v[y == k] for key, v in m.items()}  # noqa: E731
+        if np.any(gen_y == k) and np.any(real_y == k):
+            res[name] = M.compare_spectral_balance(pick(g_all, gen_y), pick(r_all, real_y))
+    return res
 
 
 def write_report(result: dict, synth: DrumSynth, out_dir: str | Path, per_class: int = 6, seed: int = 0) -> Path:
@@ -147,6 +162,12 @@ def write_report(result: dict, synth: DrumSynth, out_dir: str | Path, per_class:
         spectrogram_png(a[None], out / f"{stem}.png", cols=1)
         items.append((f"c = ({c[0]:.2f}, {c[1]:.2f}, {c[2]:.2f})", f"{stem}.wav", f"{stem}.png"))
     sections.append(("interpolation kick -> snare -> cymbal (same z)", items))
+    extra = []
+    if "spectral_balance" in result:
+        from .report import band_profile_svg
+        extra.append(("Band profiles: generated vs real training sounds (octave bands, mean dB over sounds)",
+                      band_profile_svg(result["spectral_balance"])))
     listening_page(sections, out / "index.html",
-                   intro=f"Generator {result['generator_hash']}. Spectrograms: log frequency, dB to peak.")
+                   intro=f"Generator {result['generator_hash']}. Spectrograms: log frequency, dB to peak.",
+                   figures=extra)
     return out / "index.html"

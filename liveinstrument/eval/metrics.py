@@ -36,6 +36,10 @@ __all__ = [
     "snr_db",
     "lsd_db",
     "visqol_mos",
+    "spectral_balance",
+    "band_deviation",
+    "class_band_profile_db",
+    "compare_spectral_balance",
     "nearest_neighbours",
     "nearest_neighbour_distances",
     "nearest_neighbour_baseline",
@@ -261,6 +265,142 @@ def click_count(audio: np.ndarray, width: int = CLICK_WIDTH, tau: float = CLICK_
     local = uniform_filter1d(e, width, axis=-1, mode="constant") / inside
     audible = e > e.max(axis=-1, keepdims=True) * 10.0 ** (floor_db / 10.0)
     return np.sum((e > tau * (local + 1e-20)) & audible, axis=-1)
+
+
+# ---------------------------------------------------------------- spectral balance (issue #14)
+# Definitions, all on each sound peak-normalised to 1 and a 2048 / 256 Hann STFT (zero-padded at
+# the edges, frame t centred on sample 256 t; signal.BAND_N_FFT / BAND_HOP), bands and windows
+# from signal.py (OCTAVE_EDGES_HZ, LOW_BAND_HZ, ...). A band's power is the mean square of the
+# signal's content in it (dB re full-scale DC: a full-scale sine is -3 dB).
+def _band_power(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(one-sided power scaled to mean square per bin [n, T, F], windowed frames [n, T, n_fft])."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy.signal import get_window
+
+    from liveinstrument import signal as S
+
+    x = S.peak_normalize(np.atleast_2d(np.asarray(audio, np.float64))).astype(np.float64)
+    half = S.BAND_N_FFT // 2
+    x = np.pad(x, ((0, 0), (half, half)))
+    w = get_window("hann", S.BAND_N_FFT)
+    frames = sliding_window_view(x, S.BAND_N_FFT, axis=-1)[:, ::S.BAND_HOP] * w
+    p = np.abs(np.fft.rfft(frames, axis=-1)) ** 2
+    p[..., 1:-1] *= 2.0          # one-sided: fold the negative frequencies in
+    return p / (S.BAND_N_FFT * np.sum(w ** 2)), frames
+
+
+def _frame_times() -> np.ndarray:
+    from liveinstrument import signal as S
+    return np.arange(1 + S.N_SAMPLES // S.BAND_HOP) * S.BAND_HOP / S.SAMPLE_RATE
+
+
+def _db(p: np.ndarray) -> np.ndarray:
+    return 10.0 * np.log10(np.maximum(p, 1e-20))
+
+
+def _low_band_active(e_low: np.ndarray, t: np.ndarray, span_db: float = 40.0) -> slice:
+    """Frames from the low band's loudest one (within the first LATE_S) onwards while it stays
+    within ``span_db`` of it and inside LATE_S."""
+    from liveinstrument import signal as S
+    last = int(np.searchsorted(t, S.LATE_S))
+    seg = e_low[:last]
+    k = int(np.argmax(seg))
+    below = np.flatnonzero(seg[k:] < seg[k] * 10.0 ** (-span_db / 10.0))
+    return slice(k, k + (int(below[0]) if below.size else seg.size - k))
+
+
+def spectral_balance(audio: np.ndarray, chunk: int = 32) -> dict[str, np.ndarray]:
+    """Per-sound spectral-balance measures of ``[n, samples]`` audio (issue #14):
+
+    - ``early_db`` / ``late_db`` ``[n, bands]``: power per octave band (OCTAVE_EDGES_HZ) over
+      the frames centred in the first 50 ms and in 50-300 ms, in dB;
+    - ``sub_share`` ``[n]``: the share (0..1) of the first 120 ms's energy below 100 Hz;
+    - ``low_graininess_db`` ``[n]``: the 30-150 Hz band's power per frame (5.8 ms) in dB, from
+      its loudest frame while within 40 dB of it (at most 300 ms), minus a quadratic trend; the
+      mean |frame-to-frame jump| of what is left. A clean decaying tone gives ~0;
+    - ``kick_tone_share`` ``[n]``: over the same frames, the strongest low partial's share of
+      the 30-150 Hz energy: per frame, the energy within one STFT bin (21.5 Hz) of the peak of
+      the 4x zero-padded spectrum, summed over frames, over the band's energy there. A pure
+      tone gives ~0.95, white noise ~0.5.
+
+    Sounds whose 30-150 Hz band is active for fewer than 4 frames get NaN for the last two.
+    """
+    from liveinstrument import signal as S
+
+    a = np.atleast_2d(np.asarray(audio, np.float64))
+    n, nb = a.shape[0], len(S.OCTAVE_EDGES_HZ) - 1
+    t = _frame_times()
+    early, late = t < S.EARLY_S, (t >= S.EARLY_S) & (t < S.LATE_S)
+    sub_frames = t < S.SUB_WINDOW_S
+    bands = [S.band_bins(S.OCTAVE_EDGES_HZ[b], S.OCTAVE_EDGES_HZ[b + 1]) for b in range(nb)]
+    sub_bins = S.band_bins(0.0, S.SUB_HZ)
+    low_bins = S.band_bins(*S.LOW_BAND_HZ)
+    # the 4x zero-padded DFT at the low band's frequencies only (a matrix product, not a big FFT)
+    fine_df = S.SAMPLE_RATE / (4 * S.BAND_N_FFT)
+    fine_f = np.arange(np.ceil(S.LOW_BAND_HZ[0] / fine_df), np.ceil(S.LOW_BAND_HZ[1] / fine_df)) * fine_df
+    kernel = np.exp(-2j * np.pi * np.outer(np.arange(S.BAND_N_FFT), fine_f) / S.SAMPLE_RATE)
+    near = np.abs(fine_f[:, None] - fine_f[None, :]) <= S.SAMPLE_RATE / S.BAND_N_FFT
+    out = {"early_db": np.empty((n, nb)), "late_db": np.empty((n, nb)), "sub_share": np.empty(n),
+           "low_graininess_db": np.full(n, np.nan), "kick_tone_share": np.full(n, np.nan)}
+    for i in range(0, n, chunk):
+        p, frames = _band_power(a[i:i + chunk])
+        per_band = np.stack([p[..., b].sum(-1) for b in bands], axis=-1)       # [c, T, bands]
+        out["early_db"][i:i + chunk] = _db(per_band[:, early].mean(1))
+        out["late_db"][i:i + chunk] = _db(per_band[:, late].mean(1))
+        total = p[:, sub_frames].sum((1, 2))
+        out["sub_share"][i:i + chunk] = p[:, sub_frames][..., sub_bins].sum((1, 2)) / np.maximum(total, 1e-30)
+        e_low = p[..., low_bins].sum(-1)                                        # [c, T]
+        for j in range(p.shape[0]):
+            act = _low_band_active(e_low[j], t)
+            if act.stop - act.start < 4 or e_low[j, act].max() <= 1e-18:
+                continue
+            d = _db(e_low[j, act])
+            k = np.arange(d.size)
+            trend = np.polyval(np.polyfit(k, d, 2), k)
+            out["low_graininess_db"][i + j] = float(np.mean(np.abs(np.diff(d - trend))))
+            fine = np.abs(frames[j, act] @ kernel) ** 2                         # [frames, fine bins]
+            peak = np.argmax(fine, axis=1)
+            partial = np.sum(fine * near[peak], axis=1).sum()
+            out["kick_tone_share"][i + j] = float(partial / max(fine.sum(), 1e-30))
+    return out
+
+
+def band_deviation(gen_db: np.ndarray, real_db: np.ndarray, tol_db: float = 3.0) -> dict:
+    """Compare two class band profiles ``[bands]`` (dB): the largest |difference| and in which
+    band, the signed differences, and how many bands lie within ``tol_db``."""
+    from liveinstrument import signal as S
+
+    diff = np.asarray(gen_db, np.float64) - np.asarray(real_db, np.float64)
+    worst = int(np.argmax(np.abs(diff)))
+    return {"max_dev_db": float(np.abs(diff[worst])), "worst_band": S.OCTAVE_LABELS[worst],
+            "diff_db": [float(v) for v in diff], "bands_within": int(np.sum(np.abs(diff) <= tol_db)),
+            "n_bands": int(diff.size)}
+
+
+def class_band_profile_db(per_sound_db: np.ndarray, floor_db: float = -100.0) -> np.ndarray:
+    """A class's band profile ``[bands]``: the mean over its sounds of each sound's band power in
+    dB (floored at ``floor_db``). Averaging in dB describes the typical sound: a mean of powers
+    would let the few real electronic hats that are mostly sub-bass set the cymbals' low bands."""
+    return np.mean(np.maximum(np.asarray(per_sound_db, np.float64), floor_db), axis=0)
+
+
+def compare_spectral_balance(gen: dict[str, np.ndarray], real: dict[str, np.ndarray],
+                             tol_db: float = 3.0) -> dict:
+    """Class-level comparison of two :func:`spectral_balance` results (one class each):
+    band profiles and deviations (early, late), the sub-100 Hz share (mean over sounds of the
+    share in dB, floored at -80 dB), mean low-band graininess and kick-tone share, generated and
+    real, with their ratios."""
+    res: dict = {}
+    for seg in ("early", "late"):
+        g, r = class_band_profile_db(gen[f"{seg}_db"]), class_band_profile_db(real[f"{seg}_db"])
+        res[seg] = {"gen_db": [float(v) for v in g], "real_db": [float(v) for v in r],
+                    **band_deviation(g, r, tol_db)}
+    sg, sr = (float(np.mean(np.maximum(_db(x["sub_share"]), -80.0))) for x in (gen, real))
+    res["sub100_share_db"] = {"gen": sg, "real": sr, "diff": sg - sr}
+    for key in ("low_graininess_db", "kick_tone_share"):
+        g, r = float(np.nanmean(gen[key])), float(np.nanmean(real[key]))
+        res[key] = {"gen": g, "real": r, "ratio": g / r if r else float("nan")}
+    return res
 
 
 def lsd_db(ref: np.ndarray, est: np.ndarray, chunk: int = 256) -> float | np.ndarray:
