@@ -1,4 +1,5 @@
-"""MIDI learn: arm a target, bind the next note/CC to it, save it into the mapping file.
+"""MIDI learn: arm a target, bind the next note/CC to it, save it into the user's mapping file
+(a shipped mapping is copied into the user's mappings folder first, never written).
 
 Learned bindings live in the mapping's top-level ``learned:`` section, which overrides
 ``midi.notes`` / ``midi.cc`` entries with the same number. Only that section is rewritten
@@ -22,6 +23,7 @@ from liveinstrument.control.mapping import (ALL_PADS, SELECT_BY_VALUE, SELECTED,
                                             Target, parse_mapping)
 from liveinstrument.control.midi_in import MidiRouter
 from liveinstrument.control.yamlsrc import load_yaml
+from liveinstrument.paths import is_shipped, user_mappings_dir
 
 LEARNED_HEADER = ("# MIDI learn writes the section below (drumgan); entries override midi.notes /\n"
                   "# midi.cc entries with the same number. Edit or delete lines freely.\n")
@@ -153,8 +155,19 @@ def render_learned(mapping: Mapping) -> str:
 
 def save_learned(path: Path, mapping: Mapping) -> None:
     """Rewrite only the ``learned:`` section of ``path`` (appending it when absent), check
-    the result parses to the same learned bindings, then replace the file atomically."""
-    text = path.read_text(encoding="utf-8")
+    the result parses to the same learned bindings, then replace the file atomically.
+    A ``path`` that does not exist yet (the user's copy of a shipped mapping) starts as a copy
+    of ``mapping.source``; a shipped file is never written."""
+    if is_shipped(path):
+        raise MappingError(f"{path} is a shipped mapping and is never written: learn into a copy in "
+                           f"{user_mappings_dir()} (the default)")
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+    else:
+        src = mapping.source
+        text = (Path(src).read_text(encoding="utf-8") if src is not None and Path(src).is_file()
+                else f"name: {mapping.name}\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
     block = render_learned(mapping)
     doc = load_yaml(text)
     span = doc.spans.get(("learned",))
@@ -176,7 +189,7 @@ def save_learned(path: Path, mapping: Mapping) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(new_text)
         try:
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         except OSError:
             pass
         os.replace(tmp, path)

@@ -13,11 +13,15 @@ import argparse
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import rtmidi
+
 from liveinstrument.engine.commands import InstrumentControls
+from liveinstrument.paths import learned_mapping_path
 from liveinstrument.control.common import Selection, Stats, log
 from liveinstrument.control.learn import MidiLearn
 from liveinstrument.control.mapping import DEFAULT_MAPPING, Mapping, load_mapping
-from liveinstrument.control.midi_in import MidiInput, MidiRouter
+from liveinstrument.control.midi_in import MidiInput, MidiPortError, MidiRouter, resolve_api
+from liveinstrument.control.midi_ports import AlsaAutoConnect, AutoConnect, JackAutoConnect
 from liveinstrument.control.osc_server import OscServer
 
 
@@ -25,13 +29,17 @@ class ControlSurfaces:
     """Starts and stops the performer's control inputs.
 
     ``mapping``: a Mapping, a file path, or a shipped mapping's name.
-    ``midi_in``: port specs, each ``virtual`` (create ``<client>:midi_in``), ``virtual:NAME``,
-    or a substring of an existing port's name; empty = no MIDI. ``midi_api``: auto|alsa|jack.
+    ``midi_in``: port specs, each ``auto`` (a virtual input plus every hardware controller,
+    present and plugged in later: :mod:`liveinstrument.control.midi_ports`), ``virtual``
+    (create ``<client>:midi_in``), ``virtual:NAME``, or a substring of an existing port's
+    name; empty or ``none`` = no MIDI. ``midi_api``: auto|alsa|jack.
     ``osc_port``: None = no OSC, 0 = any free port. ``osc_host``: 127.0.0.1 unless a tablet
     on the LAN needs ``0.0.0.0``; ``osc_allow``: sender IPs/networks accepted (all if empty).
-    ``learn_path``: where MIDI learn saves (default: the mapping's own file).
+    ``learn_path``: where MIDI learn saves (default: the mapping's own file when it is the
+    user's, else a copy in the user's mappings folder: a shipped file is never written).
     ``start()`` raises MidiPortError / OSError / MappingError with a message for the user,
-    and leaves nothing open when it does.
+    and leaves nothing open when it does; ``auto`` MIDI that cannot open (no JACK server,
+    no ALSA sequencer) is one line in :meth:`describe` instead, and OSC still starts.
     """
 
     def __init__(self, controls: InstrumentControls, mapping: Mapping | str | Path = DEFAULT_MAPPING, *,
@@ -44,10 +52,16 @@ class ControlSurfaces:
         self.selection = Selection(int(getattr(controls, "n_pads", 16)))
         self.midi_stats, self.osc_stats = Stats(), Stats()
         self.router = MidiRouter(controls, self.mapping, self.selection, self.midi_stats)
-        self.learn = MidiLearn(self.router, learn_path if learn_path is not None else self.mapping.source)
+        self.learn = MidiLearn(self.router, learn_path if learn_path is not None
+                               else learned_mapping_path(self.mapping.source))
         specs = [midi_in] if isinstance(midi_in, str) else list(midi_in or [])
-        self.midi_inputs = [_midi_input(self.router, s, midi_api, client_name, jack_server, i)
-                            for i, s in enumerate(specs) if s]
+        specs = [s for s in specs if s and s != "none"]
+        self.auto_midi = "auto" in specs
+        self.midi_api, self.jack_server, self.client_name = midi_api, jack_server, client_name
+        self.midi_inputs = [_midi_input(self.router, "virtual" if s == "auto" else s, midi_api, client_name,
+                                        jack_server, i) for i, s in enumerate(specs)]
+        self.autoconnect: AutoConnect | None = None
+        self.midi_problem: str | None = None     # why auto MIDI is off, in one line
         self.osc: OscServer | None = None
         if osc_port is not None:
             self.osc = OscServer(controls, self.mapping, host=osc_host, port=osc_port,
@@ -57,14 +71,18 @@ class ControlSurfaces:
     @classmethod
     def from_args(cls, controls: InstrumentControls, args: argparse.Namespace) -> "ControlSurfaces":
         """Build from the options :func:`add_control_arguments` defines."""
-        return cls(controls, args.mapping, midi_in=args.midi_in, midi_api=args.midi_api,
+        midi_in = ["auto"] if args.midi_in is None else args.midi_in
+        return cls(controls, args.mapping, midi_in=midi_in, midi_api=args.midi_api,
                    osc_port=None if args.osc_port < 0 else args.osc_port, osc_host=args.osc_host,
                    osc_allow=args.osc_allow, jack_server=args.jack_server)
 
     def start(self) -> "ControlSurfaces":
         try:
-            for m in self.midi_inputs:
-                m.open()
+            for i, m in enumerate(self.midi_inputs):
+                if self.auto_midi and i == 0:
+                    self._start_auto(m)
+                else:
+                    m.open()
             if self.osc is not None:
                 self.osc.start()
         except BaseException:
@@ -72,7 +90,34 @@ class ControlSurfaces:
             raise
         return self
 
+    def _start_auto(self, virtual: MidiInput) -> None:
+        """The default MIDI: our virtual input, then the watcher that connects controllers to it.
+        Either failing is one line (``midi_problem``); the instrument plays on from OSC."""
+        try:
+            virtual.open()
+        except MidiPortError as exc:
+            self.midi_problem = f"MIDI off: {str(exc).splitlines()[0]}"
+            self.midi_inputs = [m for m in self.midi_inputs if m is not virtual]
+            self.auto_midi = False
+            return
+        try:
+            if resolve_api(self.midi_api) == rtmidi.API_UNIX_JACK:
+                dest = f"{virtual.client_name}:{virtual.port_name}"
+                self.autoconnect = JackAutoConnect(dest, self.jack_server, f"{self.client_name}-ports").start()
+            else:
+                self.autoconnect = AlsaAutoConnect(self.router, self.client_name).start()
+        except Exception as exc:  # the virtual port still works; say why controllers won't connect
+            self.autoconnect = None
+            self.midi_problem = f"MIDI auto-connect off: {str(exc).splitlines()[0]}"
+
+    def connected_midi_ports(self) -> list[str]:
+        """Controllers auto-connected right now (for the status view)."""
+        return self.autoconnect.connected if self.autoconnect is not None else []
+
     def stop(self) -> None:
+        if self.autoconnect is not None:
+            self.autoconnect.stop()
+            self.autoconnect = None
         for m in self.midi_inputs:
             try:
                 m.close()
@@ -103,6 +148,10 @@ class ControlSurfaces:
         lines = [f"mapping: {self.mapping.name}"
                  + (f" ({self.mapping.source})" if self.mapping.source else "")]
         lines += [f"MIDI in: {m.description or m.port or 'virtual'}" for m in self.midi_inputs]
+        if self.autoconnect is not None:
+            lines.append(self.autoconnect.describe())
+        if self.midi_problem:
+            lines.append(self.midi_problem)
         if self.osc is not None:
             host, port = self.osc.address
             lines.append(f"OSC: {host}:{port} root {self.mapping.osc_root}")
@@ -124,8 +173,9 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     """--midi-in, --midi-api, --jack-server, --osc-port, --osc-host, --osc-allow, --mapping."""
     g = parser.add_argument_group("control (MIDI / OSC)")
     g.add_argument("--midi-in", action="append", default=None, metavar="PORT",
-                   help="MIDI input: part of a port's name, or 'virtual' to create a port to "
-                        "connect to (repeatable)")
+                   help="MIDI input: part of a port's name, 'virtual' (a port to connect to), or "
+                        "'none' (repeatable). Default: a virtual port plus every hardware controller, "
+                        "also ones plugged in later")
     g.add_argument("--midi-api", default="auto", choices=("auto", "alsa", "jack"),
                    help="MIDI system (auto: ALSA if /dev/snd/seq exists, else JACK)")
     g.add_argument("--jack-server", default=None, metavar="NAME",
