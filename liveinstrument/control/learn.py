@@ -17,7 +17,7 @@ from typing import Callable
 
 import yaml
 
-from liveinstrument.engine.commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS
+from liveinstrument.engine.commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
 from liveinstrument.control.common import log
 from liveinstrument.control.mapping import (ALL_PADS, SELECT_BY_VALUE, SELECTED, Mapping, MappingError,
                                             Target, parse_mapping)
@@ -35,9 +35,12 @@ def parse_target_spec(spec: str) -> Target:
     ``select/value``. Raises ValueError with the accepted forms."""
     parts = [p for p in spec.strip().strip("/").split("/") if p]
     usage = (f"learn target '{spec}' not understood: use pad/N/<param|action|trigger> "
-             "(N a number, 'selected' or 'all'), <global> (e.g. master) or select/N | select/value")
+             "(N a number, 'selected' or 'all'), <global> (e.g. master), an instrument action "
+             "(kit_save, kit_save_as, kit_next, kit_prev, undo) or select/N | select/value")
     if len(parts) == 1 and parts[0] in GLOBAL_PARAMS:
         return Target("global", pad=ALL_PADS, name=parts[0])
+    if len(parts) == 1 and parts[0] in INSTRUMENT_ACTIONS:
+        return Target("action", pad=ALL_PADS, name=parts[0])
     if len(parts) == 2 and parts[0] == "select":
         if parts[1] == "value":
             return Target("select", pad=SELECT_BY_VALUE)

@@ -6,6 +6,8 @@ A mapping file (YAML, see mappings/README.md) binds controls to *targets*:
     {param: kick, pad: selected}          a PAD_PARAMS value; pad N, all (or 0), selected
     {global: master}                      a GLOBAL_PARAMS value
     {action: generate, pad: 3}            a PAD_ACTIONS action (note-on, CC press, OSC press)
+    {action: kit_next}                    an INSTRUMENT_ACTIONS action (kit_save, kit_save_as,
+                                          kit_next, kit_prev, undo): no pad
     {select: 5} / {select: value}         choose the "selected" pad (fixed, or from the value)
     {xy: [variation, variation_y]}        two params from one OSC message (XY pads)
 
@@ -22,7 +24,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from liveinstrument.engine.commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS
+from liveinstrument.engine.commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
 from liveinstrument.control.yamlsrc import YamlDoc, load_yaml
 from liveinstrument.paths import mapping_names, resolve_mapping, shipped_mappings_dir, user_mappings_dir
 
@@ -103,7 +105,7 @@ class Target:
         if self.kind == "global":
             return self.name
         if self.kind == "action":
-            return f"pad {pad} {self.name}"
+            return self.name if self.name in INSTRUMENT_ACTIONS else f"pad {pad} {self.name}"
         if self.kind == "select":
             return "select pad by value" if self.pad == SELECT_BY_VALUE else f"select pad {pad}"
         return f"pad {pad} xy {self.name}/{self.name2}"
@@ -117,6 +119,8 @@ class Target:
         out: dict[str, Any]
         if self.kind == "trigger":
             out = {"trigger": _pad_yaml(self.pad)}
+        elif self.kind == "action" and self.name in INSTRUMENT_ACTIONS:
+            out = {"action": self.name}
         elif self.kind in ("param", "action"):
             out = {self.kind: self.name, "pad": _pad_yaml(self.pad)}
         elif self.kind == "global":
@@ -410,6 +414,10 @@ class _Validator:
             if "pad" in b:
                 self.err(path + ("pad",), "a global has no pad: remove 'pad'")
             return Target("global", pad=ALL_PADS, name=v, shape=shape, channel=channel)
+        if kind == "action" and v in INSTRUMENT_ACTIONS:
+            if "pad" in b:
+                self.err(path + ("pad",), f"'{v}' acts on the whole instrument: remove 'pad'")
+            return Target("action", pad=ALL_PADS, name=v, channel=channel)
         pad = self.pad(path + ("pad",), b.get("pad", "selected"), allow_all=True)
         if pad is None:
             return None
@@ -421,7 +429,8 @@ class _Validator:
             return Target("param", pad=pad, name=v, shape=shape, channel=channel)
         if kind == "action":
             if v not in PAD_ACTIONS:
-                self.err(path + ("action",), f"unknown action '{v}' (choose one of: {', '.join(PAD_ACTIONS)})")
+                self.err(path + ("action",), f"unknown action '{v}' (choose one of: "
+                                             f"{', '.join(PAD_ACTIONS + INSTRUMENT_ACTIONS)})")
                 return None
             return Target("action", pad=pad, name=v, channel=channel)
         # xy

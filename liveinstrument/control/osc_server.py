@@ -19,6 +19,11 @@ Addresses (``N`` = pad 1..n, ``*``/``all``/``0`` = every pad, ``selected``):
     /drumgan/subscribe [i port]       a state reply now, then every value change pushed
     /drumgan/unsubscribe [i port]
     /drumgan/learn s TARGET           arm MIDI learn (e.g. "pad/3/kick"); /drumgan/learn/cancel
+    /drumgan/kit/save [s NAME]        save the kit (in the background) under its name, or as NAME
+                                      (a plain name: kits stay in the user's kit folder)
+    /drumgan/kit/load s NAME          load a saved or shipped kit
+    /drumgan/kit/next | kit/prev      load the next / previous kit
+    /drumgan/undo                     take back the last generate or analyze
     /drumgan/ping                     reply /drumgan/pong
 
 Replies go to the sender's IP, at the given port or else the port the query came from.
@@ -110,7 +115,10 @@ class OscServer:
                            "select": self._h_select, "state": self._h_state,
                            "state/json": self._h_state_json, "subscribe": self._h_subscribe,
                            "unsubscribe": self._h_unsubscribe, "learn": self._h_learn,
-                           "learn/cancel": self._h_learn_cancel, "ping": self._h_ping}
+                           "learn/cancel": self._h_learn_cancel, "ping": self._h_ping,
+                           "kit/save": self._h_kit_save, "kit/load": self._h_kit_load,
+                           "kit/next": self._h_instrument_action, "kit/prev": self._h_instrument_action,
+                           "undo": self._h_instrument_action}
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
@@ -396,6 +404,29 @@ class OscServer:
     def _h_learn_cancel(self, name: str, args: list[Any], client: Addr, address: str) -> None:
         if self.learn is not None:
             self.learn.cancel()
+
+    def _h_kit_save(self, name: str, args: list[Any], client: Addr, address: str) -> None:
+        if args and isinstance(args[0], str):
+            kit = args[0].strip() or None
+        elif self._pressed(args, address):   # no argument, or a button's press (1.0)
+            kit = None
+        else:
+            return
+        if not self.controls.save_kit_named(kit):
+            self.stats.inc("bad_value")
+            self._warn.warn("kit", "OSC: %s: kit name %r refused (plain names only)", address, kit)
+
+    def _h_kit_load(self, name: str, args: list[Any], client: Addr, address: str) -> None:
+        if len(args) != 1 or not isinstance(args[0], str) or not args[0].strip():
+            self.stats.inc("wrong_type")
+            self._warn.warn("kit", "OSC: %s takes one string: the kit's name", address)
+            return
+        if not self.controls.load_kit_named(args[0].strip()):
+            self.stats.inc("bad_value")
+
+    def _h_instrument_action(self, name: str, args: list[Any], client: Addr, address: str) -> None:
+        if self._pressed(args, address):     # a TouchOSC button's release (0) does nothing
+            self.controls.action(0, name.replace("/", "_"))
 
     def _h_ping(self, name: str, args: list[Any], client: Addr, address: str) -> None:
         self._send(client, f"{self.root}/pong")

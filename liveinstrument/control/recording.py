@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from liveinstrument.engine.commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS
+from liveinstrument.engine.commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
 
 _DEFAULTS = {"variation_y": 0.5, "tune": 0.5, "decay": 1.0, "pan": 0.5, "gain": 0.8}
 
@@ -73,8 +73,18 @@ class RecordingControls:
         self._notify(0, name, v)
 
     def action(self, pad: int, name: str) -> None:
-        if name in PAD_ACTIONS and self._pad_ok(pad):
+        if name in INSTRUMENT_ACTIONS:
+            self._record("action", 0, name)
+        elif name in PAD_ACTIONS and self._pad_ok(pad):
             self._record("action", pad, name)
+
+    def save_kit_named(self, name: str | None = None, *, new: bool = False) -> bool:
+        self._record("save_kit_named", name)
+        return True
+
+    def load_kit_named(self, name: str) -> bool:
+        self._record("load_kit_named", name)
+        return True
 
     def analyze_file(self, pad: int, path: str) -> None:
         if self._pad_ok(pad):

@@ -143,6 +143,18 @@ class ControlSurfaces:
         return {"midi": self.midi_stats.snapshot(),
                 "osc": self.osc.stats_snapshot() if self.osc is not None else {}}
 
+    def status_lines(self) -> list[str]:
+        """Short lines for the live status view: MIDI inputs and connected controllers, OSC."""
+        lines = [f"MIDI in: {m.description or m.port or 'virtual'}" for m in self.midi_inputs]
+        if self.autoconnect is not None:
+            lines.append(self.autoconnect.describe())
+        if self.midi_problem:
+            lines.append(self.midi_problem)
+        if self.osc is not None:
+            host, port = self.osc.address
+            lines.append(f"OSC: {host}:{port}")
+        return lines
+
     def describe(self) -> list[str]:
         """One line per open input, for the status view and the startup banner."""
         lines = [f"mapping: {self.mapping.name}"

@@ -141,7 +141,7 @@ def run_live(args) -> int:
             with out:
                 if cap is not None:
                     cap.start()
-                _loop(inst, out, args, t0)
+                _loop(inst, out, args, t0, controls)
         finally:
             if cap is not None:
                 cap.stop()
@@ -167,7 +167,7 @@ def _make_capture(inst, args, null: bool):
                    refine=args.beatbox_refine)
 
 
-def _loop(inst, out, args, t0) -> None:
+def _loop(inst, out, args, t0, controls=None) -> None:
     t_end = time.monotonic() + args.duration if args.duration else None
     if args.headless:
         while t_end is None or time.monotonic() < t_end:
@@ -175,12 +175,18 @@ def _loop(inst, out, args, t0) -> None:
             out.housekeeping()
         return
     from rich.live import Live
+    from .status_keys import KeyReader
     from .status_view import render_status
-    with Live(render_status(inst, out, t0), refresh_per_second=4, screen=False) as live:
-        while t_end is None or time.monotonic() < t_end:
+
+    def lines() -> list[str]:   # what the controls say about themselves (MIDI ports, OSC)
+        return controls.status_lines() if controls is not None and hasattr(controls, "status_lines") else []
+
+    with KeyReader(inst) as keys, Live(render_status(inst, out, t0, lines(), keys), refresh_per_second=4,
+                                       screen=False) as live:
+        while (t_end is None or time.monotonic() < t_end) and not keys.quit.is_set():
             time.sleep(0.25)
             out.housekeeping()
-            live.update(render_status(inst, out, t0))
+            live.update(render_status(inst, out, t0, lines(), keys))
 
 
 def preflight(args) -> str | None:

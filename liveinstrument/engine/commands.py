@@ -29,6 +29,14 @@ PAD_ACTIONS: tuple[str, ...] = (
     "new_direction",     # draw new e1 (and e2)
     "capture",           # arm audio-input capture for this pad
 )
+# Actions on the whole instrument, run with ``action(0, name)`` (the pad is ignored):
+INSTRUMENT_ACTIONS: tuple[str, ...] = (
+    "kit_save",          # save the current kit (under its name; a new name if it has none)
+    "kit_save_as",       # save under a new, dated name, which becomes the current kit
+    "kit_next",          # load the next kit (user kits, then shipped ones, wrapping)
+    "kit_prev",          # load the previous kit
+    "undo",              # take back the last generate or analyze
+)
 
 
 class InstrumentControls(Protocol):
@@ -54,6 +62,13 @@ class InstrumentControls(Protocol):
 
     def state(self) -> dict:
         """A JSON-able snapshot: pads with their parameter values, counters."""
+
+    def save_kit_named(self, name: str | None = None, *, new: bool = False) -> bool:
+        """Save the kit under ``name`` (a plain name, confined to the user's kit folder; None =
+        the current kit's), in the background. False for a bad name."""
+
+    def load_kit_named(self, name: str) -> bool:
+        """Load a saved or shipped kit by name, in the background. False for a bad/unknown name."""
 
     def subscribe(self, callback: Callable[[int, str, float], None]) -> None:
         """Call ``callback(pad, name, value)`` (off the audio thread) whenever a value changes,

@@ -8,6 +8,7 @@ render.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
@@ -19,7 +20,8 @@ import numpy as np
 
 from ..signal import N_SAMPLES, SAMPLE_RATE
 from . import dsp
-from .commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS
+from .commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
+from .kit_library import KitLibrary, kit_name_of
 from .events import ALL_OFF, NOTE_OFF, NOTE_ON, EventQueue
 from .mixer import Mixer
 from .renderer import RendererProcess, RenderRequest, SyncRenderer
@@ -28,6 +30,7 @@ from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_captured, 
                     random_directions, save_kit, tune_to_semitones)
 
 log = logging.getLogger("drumgan.engine")
+UNDO_DEPTH = 32          # generate/analyze steps that undo can take back
 
 
 class Instrument:
@@ -60,6 +63,8 @@ class Instrument:
             pads, kit_hash, raw, doc = load_kit(kit)
             n_pads = len(pads)
             self.captured = load_captured(kit, doc)
+        self.kits = KitLibrary(kit)              # current kit, saved kits, background kit I/O
+        self._undo: list[list[tuple[int, Pad, np.ndarray | None]]] = []
         self.pads: list[Pad] = pads
         self.n_pads = n_pads
         layout = RingLayout(n_pads=n_pads, n_slots=n_slots, n_bufs=n_slots + 12,
@@ -145,10 +150,18 @@ class Instrument:
         self._notify(0, name, v)
 
     def action(self, pad: int, name: str) -> None:
+        """A PAD_ACTIONS action on a pad (0 = all), or an INSTRUMENT_ACTIONS one (pad ignored)."""
+        if name in INSTRUMENT_ACTIONS:
+            {"kit_save": self.save_kit_named, "kit_save_as": lambda: self.save_kit_named(new=True),
+             "kit_next": self.next_kit, "kit_prev": self.prev_kit, "undo": self.undo}[name]()
+            return
         if name not in PAD_ACTIONS:
             self._bad(f"action {pad} {name!r}")
             return
-        for p in self._targets(pad):
+        targets = self._targets(pad)
+        if name == "generate":
+            self._remember(targets)
+        for p in targets:
             with self._lock:
                 if name == "generate":
                     self.pads[p].z_center = self._rng.standard_normal(self.pads[p].z_center.size).astype(np.float32)
@@ -191,7 +204,7 @@ class Instrument:
                     for i, pd in enumerate(self.pads)]
         m = self.mixer
         return {"pads": pads, "master": self._master, "model_hash": self.model_hash,
-                "sample_rate": self.sample_rate,
+                "sample_rate": self.sample_rate, "kit": self.kit_info(),
                 "counters": {**self.counters, "hits": m.hits, "steals": m.steals, "chokes": m.chokes,
                              "not_ready": m.not_ready, "nonfinite_blocks": m.nonfinite_blocks,
                              "dropped_events": self.events.dropped, "voices": m.active_voices()}}
@@ -259,7 +272,121 @@ class Instrument:
         write_wav(path, hit[:end], sample_rate)
         return Path(path)
 
+    # ------------------------------------------------------------ kits live, undo
+    def save_kit_named(self, name: str | None = None, *, new: bool = False) -> bool:
+        """Save the kit into the user's kit folder (``paths.kits_dir()/NAME/kit.yaml``), in the
+        background: returns at once. ``name`` None = the current kit's name, or a new dated one
+        (always a new one with ``new``, save-as). The saved kit becomes the current one. False
+        for a name that is not a plain name (counted as bad input) or a full kit queue."""
+        try:
+            target = self.kits.save_name(name, new=new)
+        except ValueError as exc:
+            self._bad(str(exc))
+            log.warning("kit save: %s", exc)
+            return False
+        return self.kits.submit(f"save '{target}'", lambda: self._save_job(target), kind="save")
+
+    def load_kit_named(self, name: str) -> bool:
+        """Load a saved (or shipped) kit by name, in the background; the pads take its sounds as
+        saved. False (one log line) for a bad or unknown name."""
+        try:
+            path = self.kits.find(name)
+        except (ValueError, FileNotFoundError) as exc:
+            self._bad(str(exc))
+            log.warning("kit load: %s", exc)
+            return False
+        return self.kits.submit(f"load '{name}'", lambda: self._load_job(path), kind="load")
+
+    def next_kit(self) -> bool:
+        """Load the next kit in browse order (the user's kits, then shipped ones; wraps)."""
+        return self._step_kit(+1)
+
+    def prev_kit(self) -> bool:
+        return self._step_kit(-1)
+
+    def undo(self) -> bool:
+        """Take back the last generate or analyze (up to UNDO_DEPTH steps): the pads get their
+        previous sound and controls back. False when there is nothing to undo."""
+        with self._lock:
+            if not self._undo:
+                return False
+            group = self._undo.pop()
+            for p, pad, cap in group:
+                self.pads[p] = pad
+                if cap is None:
+                    self.captured.pop(p, None)
+                else:
+                    self.captured[p] = cap
+        for p, _, _ in group:
+            self._push_mix(p)
+            self._request(p)
+            self._notify_pad(p)
+        return True
+
+    def kit_info(self) -> dict:
+        """The current kit's name and path, whether a kit job runs, its outcome, the kits to browse."""
+        return {**self.kits.info(), "undo_steps": len(self._undo)}
+
+    def _step_kit(self, step: int) -> bool:
+        nxt = self.kits.neighbour(step)
+        if nxt is None:
+            from ..paths import kits_dir
+            log.warning("kit: no kits to browse in %s", kits_dir())
+            return False
+        name, path = nxt
+        return self.kits.submit(f"load '{name}'", lambda: self._load_job(path), kind="load")
+
+    def _save_job(self, name: str) -> str:
+        from ..paths import user_kit_path
+        if not isinstance(self.renderer, SyncRenderer):
+            self.wait_ready(10.0)         # the stored audio matches the controls being saved
+        path = self.save_kit(user_kit_path(name))
+        self.kits.set_current(name, path)
+        return f"saved kit '{name}' to {path}"
+
+    def _load_job(self, path: Path) -> str:
+        pads, kit_hash, raw, doc = load_kit(path)
+        captured = load_captured(path, doc)
+        n = min(len(pads), self.n_pads)
+        if len(pads) != self.n_pads:
+            log.warning("kit %s has %d pads, the instrument %d: %s", path, len(pads), self.n_pads,
+                        "the extra ones are left out" if len(pads) > n else "the other pads keep their sounds")
+        if kit_hash and kit_hash != self.model_hash:
+            log.warning("kit was made with model %s, loaded model is %s: stored audio plays as saved",
+                        kit_hash, self.model_hash)
+        with self._lock:
+            for i in range(n):
+                self.pads[i] = pads[i]
+                if i in captured:
+                    self.captured[i] = captured[i]
+                else:
+                    self.captured.pop(i, None)
+            self._undo.clear()               # undo takes back edits of this kit, not the one before
+        for i in range(n):
+            self._push_mix(i)
+            self._request(i, raw=raw.get(i))
+            self._notify_pad(i)
+        name = kit_name_of(Path(path))
+        self.kits.set_current(name, Path(path))
+        return f"loaded kit '{name}' ({path})"
+
+    def _remember(self, idx: list[int]) -> None:
+        """Keep the pads' state before a generate/analyze changes them, for :meth:`undo`."""
+        if not idx:
+            return
+        with self._lock:
+            self._undo.append([(p, copy.deepcopy(self.pads[p]), self.captured.get(p)) for p in idx])
+            del self._undo[:-UNDO_DEPTH]
+
+    def _notify_pad(self, p: int) -> None:
+        """Tell subscribers every value of pad ``p`` (0-based) changed: faders follow a kit load/undo."""
+        for k, v in self.pads[p].params().items():
+            self._notify(p + 1, k, v)
+
     def close(self) -> None:
+        kits = getattr(self, "kits", None)
+        if kits is not None:
+            kits.close()                     # a save asked for just before quitting still lands
         r = getattr(self, "renderer", None)
         if r is not None:
             r.close()
@@ -330,6 +457,7 @@ class Instrument:
             self.counters["analyze_errors"] = self.counters.get("analyze_errors", 0) + 1
             log.warning("analyze pad %d: %s", p + 1, exc)
             return
+        self._remember([p])
         with self._lock:
             pd = self.pads[p]
             pd.z_center = np.asarray(z[0], np.float32)

@@ -7,7 +7,10 @@ kHz) so a saved kit sounds the same tomorrow, whatever weights are installed.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,26 +145,35 @@ KIT_VERSION = 1
 
 def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict[int, np.ndarray],
              extra: dict | None = None, captured: dict[int, np.ndarray] | None = None) -> Path:
-    """Write ``path`` (YAML) and ``<stem>_audio/padNN.wav`` (raw slots, one channel each);
-    ``captured`` (pad index -> mono audio a pad was analysed from) goes to ``captureNN.wav``."""
-    import soundfile as sf
+    """Write ``path`` (YAML) and ``<stem>_audio/padNN-<hash>.wav`` (raw slots, one channel each);
+    ``captured`` (pad index -> mono audio a pad was analysed from) goes to ``captureNN-<hash>.wav``.
+
+    Crash-safe: audio files are named by their content and written before the YAML, which
+    replaces the old one in a single ``os.replace``; files the old YAML used are removed only
+    after that. A crash at any point leaves the previous kit loadable, exactly as it was.
+    """
     from ..signal import SAMPLE_RATE
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     audio_dir = p.with_name(p.stem + "_audio")
     audio_dir.mkdir(exist_ok=True)
+    used: set[str] = set()
+
+    def put(stem: str, data: np.ndarray) -> str:
+        blob = _wav_bytes(data, SAMPLE_RATE)
+        name = f"{stem}-{hashlib.sha256(blob).hexdigest()[:12]}.wav"
+        if not (audio_dir / name).is_file():
+            _atomic_write(audio_dir / name, blob)
+        used.add(name)
+        return f"{audio_dir.name}/{name}"
+
     entries = []
     for i, pad in enumerate(pads):
         d = pad.to_dict()
         if i in raw_audio and raw_audio[i] is not None:
-            fn = f"pad{i + 1:02d}.wav"
-            sf.write(str(audio_dir / fn), np.asarray(raw_audio[i], np.float32).T, SAMPLE_RATE, subtype="FLOAT")
-            d["audio"] = f"{audio_dir.name}/{fn}"
+            d["audio"] = put(f"pad{i + 1:02d}", np.asarray(raw_audio[i], np.float32).T)
         if captured and captured.get(i) is not None:
-            fn = f"capture{i + 1:02d}.wav"
-            sf.write(str(audio_dir / fn), np.asarray(captured[i], np.float32).reshape(-1), SAMPLE_RATE,
-                     subtype="FLOAT")
-            d["captured"] = f"{audio_dir.name}/{fn}"
+            d["captured"] = put(f"capture{i + 1:02d}", np.asarray(captured[i], np.float32).reshape(-1))
         entries.append(d)
     doc = {"drumgan_kit": KIT_VERSION, "model_hash": model_hash, "sample_rate": SAMPLE_RATE,
            **(extra or {}), "pads": entries}
@@ -172,8 +184,46 @@ def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict
     # latent vectors on one line each: the file stays scannable
     _Dumper.add_representer(list, lambda dm, v: dm.represent_sequence(
         "tag:yaml.org,2002:seq", v, flow_style=len(v) > 8 and all(isinstance(x, float) for x in v)))
-    p.write_text(yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=10_000))
+    _atomic_write(p, yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=10_000).encode())
+    for old in audio_dir.glob("*.wav"):      # what the replaced YAML used, now unreferenced
+        if old.name not in used:
+            old.unlink(missing_ok=True)
     return p
+
+
+def _wav_bytes(data: np.ndarray, sample_rate: int) -> bytes:
+    import io
+
+    import soundfile as sf
+    buf = io.BytesIO()
+    sf.write(buf, data, sample_rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, flush it to disk, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(str(path.parent), os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
 
 
 def load_kit(path: str | Path) -> tuple[list[Pad], str, dict[int, np.ndarray], dict]:

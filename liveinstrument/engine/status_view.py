@@ -19,7 +19,22 @@ def ring_fill(inst: Instrument, pad: int) -> float:
     return len(set(int(b) for b in inst.mixer.map[pad, :core_rr])) / core_rr
 
 
-def render_status(inst: Instrument, out, t0: float) -> Table:
+def kit_line(inst: Instrument) -> str:
+    """The current kit, a running save/load, the last outcome."""
+    k = inst.kit_info()
+    parts = [f"kit: [b]{k['name'] or 'default (unsaved)'}[/b]"]
+    if k["busy"]:
+        parts.append("[yellow]saving/loading ...[/yellow]")
+    if k["error"]:
+        parts.append(f"[red]{k['error']}[/red]")
+    elif k["message"]:
+        parts.append(k["message"])
+    parts.append(f"{len(k['kits'])} kits, undo {k['undo_steps']}")
+    return "  ".join(parts)
+
+
+def render_status(inst: Instrument, out, t0: float, control_lines: list[str] | None = None,
+                  keys=None) -> Table:
     m = inst.mixer
     st = out.stats()
     head = (f"[b]DrumGAN Live[/b]  {st.get('device', '?')}  {st.get('samplerate')} Hz / {st.get('blocksize')} "
@@ -37,8 +52,12 @@ def render_status(inst: Instrument, out, t0: float) -> Table:
         t.add_row(str(i + 1), p.name, str(p.note), f"{p.kick:.2f}", f"{p.snare:.2f}", f"{p.cymbal:.2f}",
                   f"{p.variation:.2f}", f"{p.tune:.2f}", f"{p.gain:.2f}", str(int(inst.ring.hdr[i, GEN])),
                   f"{100 * ring_fill(inst, i):.0f}%", ago)
+    caption = [kit_line(inst), *(control_lines or [])]
+    if keys is not None and keys.active:
+        caption.append(keys.help_line())
     cap = getattr(inst, "capture", None)          # audio input (liveinstrument.capture), when running
     if cap is not None:
-        t.caption = cap.status_line()
-        t.caption_justify = "left"
+        caption.append(cap.status_line())
+    t.caption = "\n".join(caption)
+    t.caption_justify = "left"
     return t
