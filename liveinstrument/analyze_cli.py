@@ -34,6 +34,13 @@ def run(args) -> int:
     from .paths import models_dir
     from .synth import DrumSynth
 
+    from .paths import missing
+    d = models_dir(args.models)
+    problem = (missing(d / "generator.safetensors", "drumgan train gan", "generator")
+               or missing(d / "encoder.safetensors", "drumgan train encoder", "encoder"))
+    if problem:
+        print(f"drumgan analyze: {problem} (or give --models DIR)", file=sys.stderr)
+        return 2
     try:
         synth = DrumSynth.load(models_dir(args.models))
         if synth.encoder is None:

@@ -41,6 +41,11 @@ def run(args) -> int:
         return 2
     mix = args.mix if args.mix else CLASS_MIX[args.cls or "kick"]
     c = sliders_to_classes(np.array(mix, np.float32))
+    from .paths import missing
+    problem = missing(models_dir(args.models) / "generator.safetensors", "drumgan train gan", "generator")
+    if problem:
+        print(f"drumgan generate: {problem} (or give --models DIR)", file=sys.stderr)
+        return 2
     try:
         synth = DrumSynth.load(models_dir(args.models), with_encoder=False)
     except FileNotFoundError as exc:
