@@ -40,7 +40,8 @@ RENDER_PARAMS = frozenset({"kick", "snare", "cymbal", "variation", "variation_y"
                            "tune", "decay", "round_robin"})
 MIXER_PARAMS = frozenset({"pan", "gain", "velocity_timbre"})
 
-# General MIDI drum notes for the first pads, then chromatic from 36 (16-pad layout).
+# General MIDI kit pieces for the first pads: the stand-in for the shipped designed kit
+# (kits/gm-default/kit.yaml) where it is not installed.
 GM_DEFAULT = (
     ("kick", 36, (1.0, 0.0, 0.0), 0), ("snare", 38, (0.0, 1.0, 0.0), 0),
     ("closed hat", 42, (0.0, 0.0, 1.0), 1), ("open hat", 46, (0.0, 0.0, 1.0), 1),
@@ -121,21 +122,56 @@ class Pad:
         return pad
 
 
+def _designed_kit_docs() -> list[dict]:
+    """The shipped default kit's pad entries (``kits/gm-default/kit.yaml``, made by ``drumgan kit
+    design``), or [] when it is not installed. Read once per file version."""
+    from .. import paths
+    f = paths.shipped_kits_dir() / paths.DEFAULT_KIT / paths.KIT_FILE
+    try:
+        key = (str(f), f.stat().st_mtime_ns)
+    except OSError:
+        return []
+    if _DESIGNED.get("key") != key:
+        doc = yaml.safe_load(f.read_text())
+        _DESIGNED.update(key=key, pads=list(doc.get("pads", [])) if isinstance(doc, dict) else [])
+    return _DESIGNED["pads"]
+
+
+_DESIGNED: dict = {}
+
+
 def default_kit(n_pads: int = 16, seed: int = 0) -> list[Pad]:
-    """GM drum map on the first pads, then chromatic notes from 36; random z_center per pad."""
+    """The engine's General MIDI kit.
+
+    Seed 0 is the shipped designed kit (``kits/gm-default/kit.yaml``: pads that sound like their
+    names, chosen by ``drumgan kit design``); another seed keeps its pads' names, notes, classes,
+    decay, tune and chokes with fresh random sounds (z_center, variation directions). Pads past
+    the kit's get random classes on the spare notes from 36. Without the shipped file the GM table
+    above stands in for the designed pads.
+    """
     rng = np.random.default_rng(seed)
-    pads: list[Pad] = []
-    used = {n for _, n, _, _ in GM_DEFAULT}
+    base = [Pad.from_dict({k: v for k, v in d.items() if k not in ("audio", "captured")})
+            for d in _designed_kit_docs()]
+    if not base:
+        base = [Pad(name=name, note=note, kick=float(c[0]), snare=float(c[1]), cymbal=float(c[2]), choke=choke)
+                for name, note, c, choke in GM_DEFAULT]
+        seed = seed or -1                                  # no designed sounds: draw them all
+    used = {p.note for p in base}
     spare = (n for n in range(36, 128) if n not in used)
+    pads: list[Pad] = []
     for i in range(n_pads):
-        if i < len(GM_DEFAULT):
-            name, note, cls_, choke = GM_DEFAULT[i]
-        else:
-            name, note, cls_, choke = f"pad {i + 1}", next(spare), tuple(rng.uniform(0, 1, N_CLASSES)), 0
         e1, e2 = random_directions(rng)
-        pads.append(Pad(name=name, note=note, kick=float(cls_[0]), snare=float(cls_[1]),
-                        cymbal=float(cls_[2]), choke=choke, seed=int(rng.integers(2**31)),
-                        z_center=rng.standard_normal(LATENT_DIM).astype(np.float32), e1=e1, e2=e2))
+        pad_seed = int(rng.integers(2**31))
+        z = rng.standard_normal(LATENT_DIM).astype(np.float32)
+        if i < len(base):
+            pad = base[i]
+            if seed != 0:
+                pad.z_center, pad.e1, pad.e2, pad.seed = z, e1, e2, pad_seed
+        else:
+            cls_ = rng.uniform(0, 1, N_CLASSES)
+            pad = Pad(name=f"pad {i + 1}", note=next(spare), kick=float(cls_[0]), snare=float(cls_[1]),
+                      cymbal=float(cls_[2]), seed=pad_seed, z_center=z, e1=e1, e2=e2)
+        pads.append(pad)
     return pads
 
 

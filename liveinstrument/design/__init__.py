@@ -1,0 +1,1 @@
+"""Designing sounds and kits from the model: searches scored by the classifier and measured targets."""
