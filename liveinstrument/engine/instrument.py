@@ -24,7 +24,8 @@ from .commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
 from .kit_library import KitLibrary, kit_name_of
 from .events import ALL_OFF, NOTE_OFF, NOTE_ON, EventQueue
 from .mixer import Mixer
-from .renderer import RendererProcess, RenderRequest, SyncRenderer
+from .renderer import RenderRequest, SyncRenderer
+from .renderer_process import RendererProcess
 from .shm_ring import GEN, Ring, RingLayout
 from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_captured, load_kit, pan_to_lr,
                     random_directions, save_kit, tune_to_semitones)
@@ -45,7 +46,7 @@ class Instrument:
                  random_model: bool | int = False, seed: int = 0, kit: str | Path | None = None,
                  synchronous: bool = False, max_voices: int = 32, n_slots: int = 8,
                  max_block: int = 4096, per_pad_outputs: bool = False, renderer_threads: int | None = None,
-                 synth=None, renderer_nice: int = 15):
+                 synth=None, renderer_nice: int = 15, renderer_standby: bool = False):
         self.sample_rate = int(sample_rate)
         self.seed = seed
         self.counters: dict[str, int] = {"bad_input": 0, "dropped_events": 0, "render_requests": 0}
@@ -80,7 +81,8 @@ class Instrument:
                                              on_stall=self.mixer.adopt)
             else:
                 self.renderer = RendererProcess(self.ring, self.sample_rate, models_dir, rseed,
-                                                threads=renderer_threads, nice=renderer_nice)
+                                                threads=renderer_threads, nice=renderer_nice,
+                                                standby=renderer_standby)
         except Exception:
             self.ring.close()
             raise

@@ -3,15 +3,16 @@
 ``RenderCore`` is the work itself (torch via the seam, then ``dsp.shape_hit``,
 then the ring's write/publish protocol). It runs either
 
-* in its own process (``RendererProcess``; spawn context, torch imported only
-  there, threads capped so the audio thread keeps a core; the GIL of the audio
-  process is never held by torch), or
+* in its own process (``renderer_process.RendererProcess``: spawn context, torch
+  imported only there, threads capped so the audio thread keeps a core; the GIL of
+  the audio process is never held by torch; supervised and restarted on a crash), or
 * synchronously in the caller (``SyncRenderer``; offline renders and tests),
 
 with the same code, so an offline render sounds exactly like the live engine.
 
 Scheduling: a request carries the pad's full render state and a version; the
-newest request per pad wins and stale work for that pad is dropped. The main
+newest request per pad wins and stale work for that pad is dropped (the process
+reads requests off a shared board, ``pad_board.py``, so nothing queues up). The main
 sound of every changed pad is rendered first, in one batch, and published at
 once (that is "new sound ready"); round-robin variations follow in small
 batches (one sound at a time on CPU, where batching buys no throughput), and a
@@ -23,8 +24,6 @@ mixer has played are re-rendered with fresh offsets in the background.
 from __future__ import annotations
 
 import os
-import queue
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dsp
-from .shm_ring import ACK, Ring, RingLayout
+from .shm_ring import ACK, GEN, Ring, RingLayout
 from .state import RR_MAX_NORM
 
 RR_BATCH_CPU = 1        # round-robin renders per batch on CPU: batch 4 costs ~4x batch 1 there
@@ -104,6 +103,22 @@ class RenderCore:
         self.n_preempted = 0
         self.interrupt: Callable[[], bool] | None = None            # true: a newer request is waiting
         self.rr_batch = RR_BATCH_GPU if str(getattr(synth, "device", "cpu")).startswith("cuda") else RR_BATCH_CPU
+
+    def adopt_ring(self) -> None:
+        """Take over a ring another renderer wrote (a restart after a crash): close a seqlock it
+        left odd (killed mid-publish; every map entry still names a complete buffer), learn what
+        is published, and treat every buffer outside the maps as freed at the current seq, so
+        nothing a voice may be playing is overwritten."""
+        hdr = self.ring.hdr
+        for p in range(self.L.n_pads):
+            if int(hdr[p, 0]) & 1:
+                hdr[p, 0] += 1
+            seq = int(hdr[p, 0])
+            if seq > 0:
+                self.map[p] = self.ring.slot_map[p]
+                self.published_version[p] = int(hdr[p, GEN])
+            self.removed_at[p, :] = seq
+            self.seen_played[p] = self.ring.played[p]
 
     # ------------------------------------------------------------ requests
     def handle(self, r: RenderRequest, t_recv: float | None = None) -> None:
@@ -293,188 +308,4 @@ def _raw_of(core: RenderCore) -> dict[int, np.ndarray]:
     return out
 
 
-# ---------------------------------------------------------------- renderer process
-def _renderer_main(shm_name: str, layout: dict, sample_rate: int, req_q, rep_q, models_dir,
-                   random_seed, threads: int, nice: int) -> None:
-    """Entry point of the renderer process (spawned: a clean interpreter, torch only here)."""
-    try:
-        # The audio callback is Python: it needs the GIL, and an engine thread preempted while
-        # holding it (priority inversion) delays the SCHED_FIFO callback. A low-priority
-        # renderer preempts those threads less: on 2 busy cores nice 15 gave 7 xruns/min vs
-        # 43/min at nice 5 with the same param-change latency (benchmarks/bench_xruns.py --nice).
-        os.nice(nice)
-    except OSError:
-        pass
-    import torch
-    torch.set_num_threads(max(1, threads))
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
-    ring = Ring.attach(shm_name, RingLayout(**layout))
-    try:
-        synth = load_synth(models_dir, random_seed)
-        core = RenderCore(synth, ring, sample_rate)
-        synth.generate(np.zeros((1, synth.latent_dim), np.float32), np.full((1, 3), 1 / 3, np.float32))  # warm-up
-        rep_q.put(("ready", synth.model_hash, str(synth.device), synth.encoder is not None))
-    except Exception as exc:  # report, don't hang the parent
-        rep_q.put(("error", f"renderer failed to start: {exc.__class__.__name__}: {exc}"))
-        return
-    # a waiting message preempts background (round-robin) renders between generator blocks
-    core.interrupt = lambda: not req_q.empty()
-    while True:
-        try:
-            # blocks on the pipe (wakes at once on a request); the timeout only paces the
-            # refill check of slots the mixer played (shared memory, no wake-up of its own)
-            msgs = [req_q.get(timeout=0.0 if core.has_work() else IDLE_POLL_S)]
-        except queue.Empty:
-            msgs = []
-        except (EOFError, OSError):
-            break
-        while True:                   # drain: coalesce everything that queued up
-            try:
-                msgs.append(req_q.get_nowait())
-            except queue.Empty:
-                break
-            except (EOFError, OSError):
-                msgs.append(("stop",))
-                break
-        t_recv = time.perf_counter()
-        newest: dict[int, RenderRequest] = {}
-        stop = False
-        for m in msgs:
-            kind = m[0]
-            if kind == "render":
-                r: RenderRequest = m[1]
-                if r.pad not in newest or r.version >= newest[r.pad].version:
-                    newest[r.pad] = r
-            elif kind == "raw":
-                rep_q.put(("raw", m[1], _raw_of(core)))
-            elif kind == "encode":
-                try:
-                    z, c = synth.encode(m[2][None])
-                    rep_q.put(("encoded", m[1], z[0], c[0]))
-                except Exception as exc:
-                    rep_q.put(("encoded", m[1], None, f"{exc.__class__.__name__}: {exc}"))
-            elif kind == "stats":
-                rep_q.put(("stats", m[1], {"generated": core.n_generated, "published": core.n_published,
-                                           "preempted": core.n_preempted, "threads": torch.get_num_threads(),
-                                           "nice": os.nice(0), "bf16": bool(getattr(synth, "bf16", False)),
-                                           "ready_latency_s": core.ready_latency_s[-1000:],
-                                           "ready_breakdown_s": core.ready_breakdown[-1000:]}))
-            elif kind == "stop":
-                stop = True
-        for r in newest.values():
-            core.handle(r, t_recv)
-        if stop:
-            break
-        core.poll_refills()
-        if core.has_work():
-            core.step()
-    ring.close()
-
-
-class RendererProcess:
-    """Parent-side handle of the renderer process."""
-
-    def __init__(self, ring: Ring, sample_rate: int, models_dir=None, random_seed: int | None = None,
-                 threads: int | None = None, nice: int = 15, start_timeout: float = 180.0):
-        import multiprocessing as mp
-        ctx = mp.get_context("spawn")
-        if threads is None:
-            threads = default_threads()
-        self._req = ctx.Queue()
-        self._rep = ctx.Queue()
-        self._closing = False
-        self.proc = ctx.Process(target=_renderer_main, name="drumgan-renderer", daemon=True,
-                                args=(ring.name, ring.layout.to_dict(), sample_rate, self._req, self._rep,
-                                      str(models_dir) if models_dir else None, random_seed, threads, nice))
-        self.proc.start()
-        msg = self._get(start_timeout)
-        if msg is None or msg[0] != "ready":
-            self.close()
-            raise RuntimeError(msg[1] if msg else "renderer process did not start in time")
-        _, self.model_hash, self.device, self.has_encoder = msg
-        self._waiters: dict[int, "queue.Queue"] = {}
-        self._token = 0
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read_replies, name="renderer-replies", daemon=True)
-        self._reader.start()
-
-    def _get(self, timeout: float):
-        t_end = time.monotonic() + timeout
-        while time.monotonic() < t_end:
-            try:
-                return self._rep.get(timeout=0.2)
-            except queue.Empty:
-                if not self.proc.is_alive():
-                    return ("error", f"renderer process exited with code {self.proc.exitcode}")
-        return None
-
-    def _read_replies(self) -> None:
-        while True:
-            try:
-                msg = self._rep.get()
-            except (EOFError, OSError, ValueError):
-                return
-            except Exception as e:  # noqa: BLE001 - e.g. a reply cut short by terminate() at close
-                if not self._closing:
-                    import sys
-                    print(f"renderer: unreadable reply ({type(e).__name__}: {e}); replies stop, "
-                          "the sound already in the ring keeps playing", file=sys.stderr)
-                return
-            if msg[0] == "closed":
-                return
-            w = self._waiters.pop(msg[1], None) if len(msg) > 1 and isinstance(msg[1], int) else None
-            if w is not None:
-                w.put(msg)
-
-    def _ask(self, kind: str, *args, timeout: float = 30.0):
-        with self._lock:
-            self._token += 1
-            tok = self._token
-            w: queue.Queue = queue.Queue()
-            self._waiters[tok] = w
-        self._req.put((kind, tok, *args))
-        try:
-            return w.get(timeout=timeout)
-        except queue.Empty:
-            self._waiters.pop(tok, None)
-            raise TimeoutError(f"renderer did not answer '{kind}' within {timeout:.0f} s") from None
-
-    def submit(self, req: RenderRequest) -> None:
-        self._req.put(("render", req))
-
-    def service(self) -> None:
-        pass  # the process polls refills itself
-
-    def raw_audio(self, timeout: float = 30.0) -> dict[int, np.ndarray]:
-        return self._ask("raw", timeout=timeout)[2]
-
-    def stats(self, timeout: float = 10.0) -> dict:
-        return self._ask("stats", timeout=timeout)[2]
-
-    def encode(self, audio: np.ndarray, timeout: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
-        msg = self._ask("encode", np.asarray(audio, np.float32), timeout=timeout)
-        if msg[2] is None:
-            raise RuntimeError(msg[3])
-        return msg[2][None], msg[3][None]
-
-    def close(self) -> None:
-        self._closing = True
-        if self.proc.is_alive():
-            try:
-                self._req.put(("stop",))
-            except (OSError, ValueError):
-                pass
-            self.proc.join(5.0)
-            if self.proc.is_alive():
-                self.proc.terminate()       # our own child, by handle
-                self.proc.join(2.0)
-        try:
-            self._rep.put(("closed",))
-        except (OSError, ValueError):
-            pass
-
-
-Callback = Callable[..., None]
+# The renderer process and its supervised parent-side handle: renderer_process.py.
