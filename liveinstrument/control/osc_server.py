@@ -54,6 +54,7 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 from liveinstrument.engine.commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS, InstrumentControls
 from liveinstrument.control.common import RateLimitedLog, Selection, Stats, apply_target, is_continuous, log
 from liveinstrument.control.mapping import ALL_PADS, SELECTED, Mapping, Target
+from liveinstrument.control.osc_guard import BadPacket, SenderLimit, check_packet, rate_limit_library_logs
 
 Addr = tuple[str, int]
 ECHO_HOLD_S = 0.3        # don't push a value back to the client that just set it
@@ -83,6 +84,7 @@ class OscServer:
         self.host, self.port = host, port
         self._allow = _parse_allow(allow)
         self._warn = RateLimitedLog()
+        self._limit = SenderLimit()
         self._aliases: dict[str, list[Target]] = {}
         self._pad_aliases: list[tuple[re.Pattern[str], list[Target]]] = []
         self._alias_feedback: list[tuple[str, Target]] = []  # value aliases that follow changes
@@ -130,6 +132,7 @@ class OscServer:
         return (h, p)
 
     def start(self) -> "OscServer":
+        rate_limit_library_logs()
         self._server = _Server((self.host, self.port), self)
         self._stop.clear()
         for host, port in self._feedback:
@@ -175,6 +178,17 @@ class OscServer:
 
     def handle_packet(self, data: bytes, client: Addr) -> None:
         """Parse and route one datagram (also usable without a socket, e.g. in tests)."""
+        if not self._limit.allow(client[0]):
+            self.stats.inc("rate_limited")
+            self._warn.warn("rate", "OSC: %s sends faster than %d packets/s: the excess is dropped",
+                            client[0], int(self._limit.rate))
+            return
+        try:
+            check_packet(data)
+        except BadPacket as exc:
+            self.stats.inc("malformed")
+            self._warn.warn("malformed", "OSC: malformed packet from %s:%d dropped (%s)", *client, exc)
+            return
         try:
             packet = osc_packet.OscPacket(data)
             messages = [m.message for m in packet.messages]

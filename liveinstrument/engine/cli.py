@@ -93,7 +93,36 @@ def _print_render(info: dict, suffix: str = "") -> None:
           f"model {info['model_hash']}{suffix}")
 
 
+def _exit_on_signals() -> None:
+    """SIGTERM and SIGHUP (systemd, ``timeout``, a closed terminal) end the run like Ctrl-C:
+    the main loop unwinds and every part shuts down in order."""
+    import signal
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, stop)
+        except (ValueError, OSError):   # not the main thread (embedded use): leave them be
+            pass
+
+
+def _arm_exit_watchdog(seconds: float = 2.0) -> None:
+    """Shutdown must end: if it is not done in ``seconds``, leave at once. The renderer dies
+    with us (it watches its parent) and the resource tracker then frees the shared memory."""
+    import os
+    import threading
+
+    def fire():
+        print(f"shutdown took longer than {seconds:.0f} s: exiting now", file=sys.stderr, flush=True)
+        os._exit(1)
+    t = threading.Timer(seconds, fire)
+    t.daemon = True
+    t.start()
+
+
 def run_live(args) -> int:
+    _exit_on_signals()
     from .audio_out import AudioOut, NullOut, find_output_device, rescan_devices
     try:
         import sounddevice as sd
@@ -131,7 +160,7 @@ def run_live(args) -> int:
     t0 = time.monotonic()
     with Instrument(sample_rate=sr, models_dir=models, random_model=random_model, kit=args.kit,
                     max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed,
-                    renderer_threads=args.renderer_threads) as inst:
+                    renderer_threads=args.renderer_threads, renderer_standby=True) as inst:
         cap = _make_capture(inst, args, null)
         out = NullOut(inst, args.blocksize) if null else AudioOut(
             inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0),
@@ -141,7 +170,10 @@ def run_live(args) -> int:
             with out:
                 if cap is not None:
                     cap.start()
-                _loop(inst, out, args, t0, controls)
+                try:
+                    _loop(inst, out, args, t0, controls)
+                finally:
+                    _arm_exit_watchdog()
         finally:
             if cap is not None:
                 cap.stop()

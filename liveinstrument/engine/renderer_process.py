@@ -463,6 +463,6 @@ class RendererProcess:
             self._supervisor.join(2.0)
         for c in (self._spare, self._child):
             if c is not None:
-                c.kill(grace=2.0)
+                c.kill(grace=1.0)
         for w in list(self._waiters.values()):
             w.put(("failed", 0, "the instrument is closing"))
