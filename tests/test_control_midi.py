@@ -187,3 +187,32 @@ def test_control_surfaces_midi_moves_reach_osc_and_learn_saves(control_jack_serv
         stats = cs.stats()
         assert stats["midi"]["cc"] == 3 and stats["osc"]["subscribers"] == 1
     assert load_mapping(mapping).learned_cc == {90: [Target("param", pad=2, name="decay")]}
+
+
+def test_unterminated_sysex_does_not_swallow_notes(control_jack_server: str, sender) -> None:
+    """A status byte ends a sysex: the 5 notes after a broken ``F0 7E 01`` all play, through
+    a real JACK MIDI port (rtmidi's JACK input glues them onto the sysex until an F7)."""
+    rec = RecordingControls()
+    router = MidiRouter(rec, load_mapping("gm-default"))
+    client = f"drumgan-{uuid.uuid4().hex[:6]}"
+    midi = MidiInput(router, virtual=True, api="jack", client_name=client).open()
+    try:
+        connect(sender, f"{client}:midi_in")
+        sender.send_message([0xF0, 0x7E, 0x01])
+        for note in (36, 38, 42, 46, 49):
+            sender.send_message([0x99, note, 100])
+        calls = rec.wait_calls(5, timeout=5)
+        assert [c[1] for c in calls if c[0] == "trigger"] == [1, 2, 3, 4, 5]
+        assert router.stats["sysex_unterminated"] == 1
+    finally:
+        midi.close()
+
+
+def test_stream_rules_realtime_running_status_and_junk() -> None:
+    rec = RecordingControls()
+    router = MidiRouter(rec, load_mapping("gm-default"))
+    # running status (two notes from one status), clock inside a message, sysex ended by a status
+    router.feed([0x99, 36, 0xF8, 100, 38, 100, 0xF0, 1, 2, 0x99, 42, 100, 0x42])
+    assert [c[1] for c in rec.calls if c[0] == "trigger"] == [1, 2, 3]
+    s = router.stats.snapshot()
+    assert s["realtime"] == 1 and s["sysex"] == 1 and s["sysex_unterminated"] == 1

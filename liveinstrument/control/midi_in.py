@@ -39,6 +39,76 @@ class MidiPortError(RuntimeError):
     """A MIDI port could not be opened; the message says what exists and what to try."""
 
 
+MAX_SYSEX = 1 << 16
+
+
+class MidiStream:
+    """Byte-stream MIDI parser with a hardware synth's rules (any transport: a DIN/USB byte
+    stream, rtmidi's messages, JACK MIDI events; a native JACK-MIDI reader follows the same):
+
+    1. A status byte (0x80-0xF7) always ends a sysex in progress. An unterminated
+       ``F0 7E 01`` is counted and dropped at the next status byte; the notes after it play.
+       (rtmidi's JACK input glues every event after such a sysex into one message until an
+       F7 arrives: this parser splits that glue back into the messages it holds.)
+    2. Real-time bytes (0xF8-0xFF) may appear anywhere, inside a message or a sysex, and
+       change nothing: they are counted and skipped.
+    3. Running status: data bytes after a channel message repeat its status (``90 24 64 26
+       64`` is two note-ons). System common (0xF1-0xF6) and sysex clear it.
+    4. A data byte with no status to belong to is junk; so is a message cut short by the
+       next status byte. Each is counted, never an exception.
+    5. A sysex longer than ``MAX_SYSEX`` bytes stops being buffered (we never need its body).
+
+    ``push(data, emit)`` calls ``emit(message_bytes)`` for every complete channel message and
+    ``emit([0xF0])`` for every ended sysex; counters go to ``stats``."""
+
+    def __init__(self, stats: "Stats") -> None:
+        self.stats = stats
+        self._status = 0          # running status (0 = none)
+        self._data: list[int] = []
+        self._sysex = False
+
+    def push(self, data: Sequence[int], emit) -> None:
+        st = self.stats
+        for b in data:
+            b = int(b) & 0xFF
+            if b >= 0xF8:
+                st.inc("realtime")
+                continue
+            if b >= 0x80:
+                if self._sysex:
+                    self._sysex = False
+                    if b != 0xF7:
+                        st.inc("sysex_unterminated")
+                    emit((0xF0,))
+                    if b == 0xF7:
+                        continue
+                elif b == 0xF7:
+                    st.inc("junk")
+                    continue
+                if self._data:
+                    st.inc("junk")        # a message cut short by this status byte
+                    self._data = []
+                if b == 0xF0:
+                    self._sysex, self._status = True, 0
+                elif b >= 0xF1:
+                    st.inc("system")
+                    self._status = 0
+                else:
+                    self._status = b
+                continue
+            if self._sysex:
+                continue
+            if not self._status:
+                st.inc("junk")
+                continue
+            self._data.append(b)
+            kind = self._status & 0xF0
+            if len(self._data) == (1 if kind in (0xC0, 0xD0) else 2):
+                msg = (self._status, *self._data)
+                self._data = []
+                emit(msg)
+
+
 class MidiRouter:
     """Routes complete MIDI messages to controls. ``feed`` never raises: bad input is counted
     (see :attr:`stats`) and logged at most once per kind per 10 s."""
@@ -51,6 +121,7 @@ class MidiRouter:
         self.learn = None  # a MidiLearn, set by it; consulted before routing
         self._warn = RateLimitedLog()
         self._cc_last = bytearray(16 * 128)  # last value per (channel, cc), for press edges
+        self._stream = MidiStream(self.stats)
         self.set_mapping(mapping)
 
     def set_mapping(self, mapping: Mapping) -> None:
@@ -75,9 +146,18 @@ class MidiRouter:
         self.feed(data)
 
     def feed(self, data: Sequence[int]) -> None:
-        """One complete MIDI message as bytes/ints. Never raises."""
+        """MIDI bytes/ints: one message, several, or part of one (see :class:`MidiStream`
+        for the rules). Never raises."""
         try:
-            self._feed(data)
+            if not data:
+                self.stats.inc("junk")
+                return
+            if len(data) <= 3 and 0x80 <= data[0] < 0xF0 and not self._stream._sysex \
+                    and not self._stream._data and all(b < 0x80 for b in data[1:]):
+                self._stream._status = data[0]    # fast path: one whole channel message
+                self._feed(data)
+            else:
+                self._stream.push(data, self._feed)
         except Exception as exc:  # a bug or a misbehaving engine: count, keep playing
             self.stats.inc("errors")
             self._warn.warn("error", "MIDI handler error on %s: %r", list(data[:3]), exc)
@@ -289,6 +369,7 @@ class MidiInput:
             mi.delete()
             raise
         self._in = mi
+        self._flush = _sysex_flusher(api, self.client_name, self.port_name) if poll else None
         if poll:
             self._stop.clear()
             self._thread = threading.Thread(target=self._poll_loop, args=(mi,), daemon=True,
@@ -302,6 +383,10 @@ class MidiInput:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
             self._thread = None
+        fl, self._flush = getattr(self, "_flush", None), None
+        if fl is not None:
+            fl.close_port()
+            fl.delete()
         mi, self._in = self._in, None
         if mi is not None:
             mi.cancel_callback()
@@ -314,13 +399,22 @@ class MidiInput:
         get, feed, stop = mi.get_message, self.router.feed, self._stop
         fast, idle, last = self.poll_interval, self.idle_poll_interval, 0.0
         monotonic, sleep = time.monotonic, time.sleep
+        flush, t_flush = self._flush, 0.0
         while not stop.is_set():
             msg = get()
             if msg is None:
-                sleep(fast if monotonic() - last < 10.0 else idle)
+                now = monotonic()
+                if flush is not None and now - t_flush > FLUSH_S:
+                    t_flush = now
+                    try:
+                        flush.send_message(_EOX)
+                    except Exception:  # noqa: BLE001 - the flusher is a safety net, not a need
+                        flush = None
+                sleep(fast if now - last < 10.0 else idle)
                 continue
             while msg is not None:  # drain a burst before sleeping again
-                feed(msg[0])
+                if msg[0] != _EOX:  # our own flush byte
+                    feed(msg[0])
                 msg = get()
             last = monotonic()
 
@@ -333,6 +427,31 @@ class MidiInput:
             self.router.feed(event[0])
         except BaseException:  # noqa: BLE001 - even KeyboardInterrupt belongs to the main thread
             self.router.stats.inc("errors")
+
+
+FLUSH_S = 0.005
+_EOX = [0xF7]
+
+
+def _sysex_flusher(api: int, client_name: str, port_name: str) -> "rtmidi.MidiOut | None":
+    """An output port of ours connected to our own JACK input. rtmidi's JACK input holds back
+    every event after an unterminated sysex until some event ends in F7, so the notes after
+    a broken ``F0 7E 01`` would never arrive; a lone F7 every FLUSH_S releases them (JACK MIDI
+    events are whole messages, so it never cuts a real sysex) and MidiStream splits the glue."""
+    if api != rtmidi.API_UNIX_JACK:
+        return None
+    try:
+        out = rtmidi.MidiOut(api, name=f"{client_name}-flush")
+        ports = out.get_ports()
+        want = f"{client_name}:{port_name}"
+        idx = next((i for i, p in enumerate(ports) if p == want or p.endswith(want)), None)
+        if idx is None:
+            out.delete()
+            return None
+        out.open_port(idx, "flush")
+        return out
+    except Exception:  # noqa: BLE001 - without it only broken-sysex recovery is lost
+        return None
 
 
 def _find_port(ports: list[str], wanted: str) -> int | None:
