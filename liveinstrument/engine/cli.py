@@ -39,6 +39,9 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
     add_control_arguments(p)   # --midi-in, --midi-api, --jack-server, --osc-port, --osc-host, --osc-allow, --mapping
     p.add_argument("--kit", help="kit to load: a kit.yaml, a kit folder, or a saved kit's name")
     p.add_argument("--headless", action="store_true", help="no status view")
+    p.add_argument("--allow-dir", action="append", default=[], metavar="DIR",
+                   help="a folder OSC/web analyze requests may read from, besides your sample and kit "
+                        "folders (repeatable)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (scripted runs)")
     p.add_argument("--models", help="models directory (default: your trained models, else the shipped ones)")
     p.add_argument("--random-model", action="store_true", help="untrained generator (development)")
@@ -91,6 +94,11 @@ def _demo(args) -> int:
 def _print_render(info: dict, suffix: str = "") -> None:
     print(f"{info['out']}: {info['hits']} hits, {info['seconds']:.2f} s, peak {info['peak']:.3f}, "
           f"model {info['model_hash']}{suffix}")
+
+
+def _allowed_dirs(args) -> list:
+    from .file_guard import default_allowed
+    return default_allowed() + [Path(d) for d in getattr(args, "allow_dir", [])]
 
 
 def _exit_on_signals() -> None:
@@ -160,7 +168,8 @@ def run_live(args) -> int:
     t0 = time.monotonic()
     with Instrument(sample_rate=sr, models_dir=models, random_model=random_model, kit=args.kit,
                     max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed,
-                    renderer_threads=args.renderer_threads, renderer_standby=True) as inst:
+                    renderer_threads=args.renderer_threads, renderer_standby=True,
+                    allow_dirs=_allowed_dirs(args)) as inst:
         cap = _make_capture(inst, args, null)
         out = NullOut(inst, args.blocksize) if null else AudioOut(
             inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0),

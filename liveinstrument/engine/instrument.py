@@ -31,6 +31,7 @@ from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_captured, 
                     random_directions, save_kit, tune_to_semitones)
 
 log = logging.getLogger("drumgan.engine")
+MAX_ANALYSES = 2          # file analyses at once: each loads a file and asks the renderer's E
 UNDO_DEPTH = 32          # generate/analyze steps that undo can take back
 
 
@@ -46,8 +47,12 @@ class Instrument:
                  random_model: bool | int = False, seed: int = 0, kit: str | Path | None = None,
                  synchronous: bool = False, max_voices: int = 32, n_slots: int = 8,
                  max_block: int = 4096, per_pad_outputs: bool = False, renderer_threads: int | None = None,
-                 synth=None, renderer_nice: int = 15, renderer_standby: bool = False):
+                 synth=None, renderer_nice: int = 15, renderer_standby: bool = False,
+                 allow_dirs: list[str | Path] | None = None):
         self.sample_rate = int(sample_rate)
+        # folders analyze_file may read (None: the user's sample and kit folders, file_guard.py)
+        self.allow_dirs = None if allow_dirs is None else [Path(d) for d in allow_dirs]
+        self._analyses = threading.BoundedSemaphore(MAX_ANALYSES)
         self.seed = seed
         self.counters: dict[str, int] = {"bad_input": 0, "dropped_events": 0, "render_requests": 0}
         self._lock = threading.RLock()           # pad state; never taken by the audio callback
@@ -176,10 +181,32 @@ class Instrument:
             self._notify(p + 1, name, 1.0)
 
     def analyze_file(self, pad: int, path: str) -> None:
+        """Analyse an audio file into the pad, asynchronously. Only regular files inside the
+        allowed folders are read (``allow_dirs``; see engine/file_guard.py), at most
+        ``MAX_ANALYSES`` at a time: the rest are refused with one line."""
+        from .file_guard import RefusedPath, check_readable, default_allowed
         p = self._pad_index(pad)
         if p is None:
             return
-        threading.Thread(target=self._analyze, args=(p, str(path)), daemon=True, name="analyze").start()
+        try:
+            real = check_readable(path, self.allow_dirs if self.allow_dirs is not None else default_allowed())
+        except RefusedPath as exc:
+            self._refuse(p, str(exc))
+            return
+        if not self._analyses.acquire(blocking=False):
+            self._refuse(p, f"{MAX_ANALYSES} analyses already running; try again when one is done")
+            return
+
+        def run():
+            try:
+                self._analyze(p, str(real))
+            finally:
+                self._analyses.release()
+        threading.Thread(target=run, daemon=True, name="analyze").start()
+
+    def _refuse(self, p: int, why: str) -> None:
+        self.counters["analyze_refused"] = self.counters.get("analyze_refused", 0) + 1
+        log.warning("analyze pad %d refused: %s", p + 1, why)
 
     def analyze_audio(self, pad: int, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *,
                       keep_classes: bool = False, keep_audio: bool = True) -> None:
