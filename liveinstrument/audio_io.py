@@ -39,7 +39,11 @@ def load_audio(path: str | Path, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, int
     empty or non-finite files.
     """
     p = Path(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except OSError as exc:      # a name too long for the file system, a path loop
+        raise AudioFileError(f"{str(p)[:60]}...: {exc.strerror}") from None
+    if not exists:
         raise AudioFileError(f"{p}: no such file")
     if p.is_dir():
         raise AudioFileError(f"{p}: is a directory, expected an audio file")
@@ -69,7 +73,11 @@ def iter_audio_files(paths) -> list[Path]:
     out: list[Path] = []
     for item in paths:
         p = Path(item)
-        if p.is_dir():
+        try:
+            is_dir = p.is_dir()
+        except OSError:         # e.g. a name too long for the file system: its load says so
+            is_dir = False
+        if is_dir:
             out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_SUFFIXES))
         else:
             out.append(p)

@@ -24,3 +24,13 @@ def test_analyze_refuses_outside_fifo_and_floods(tmp_path, random_synth, caplog)
         assert any("outside the allowed folders" in m for m in msgs)
         assert any("not a regular file" in m for m in msgs)
         assert all("\n" not in m for m in msgs)
+
+
+def test_300_character_file_name_is_one_line(tmp_path) -> None:
+    import pytest
+    from liveinstrument.audio_io import AudioFileError, iter_audio_files, load_audio
+    name = str(tmp_path / ("a" * 300 + ".wav"))
+    assert [str(p) for p in iter_audio_files([name])] == [name]
+    with pytest.raises(AudioFileError) as e:
+        load_audio(name)
+    assert "too long" in str(e.value) and "\n" not in str(e.value)
