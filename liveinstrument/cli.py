@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "liveinstrument.eval.cli",        # eval
     "liveinstrument.engine.cli",      # live / render
     "liveinstrument.control.cli",     # control check / ports / monitor
+    "liveinstrument.kits.cli",        # kit from-folder / kit export
     "liveinstrument.design.cli",      # kit design (after any other kit commands: it joins them)
 )
 
