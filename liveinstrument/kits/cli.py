@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   "the rest still load. Play the result with 'drumgan live --kit KIT'.")
     f.add_argument("folder", metavar="DIR")
     f.add_argument("--out", required=True, metavar="KIT",
-                   help="kit file to write (kit.yaml; a folder gets DIR/kit.yaml)")
+                   help="a name (saved among your kits: 'drumgan live --kit NAME' finds it), or a path: "
+                        "a kit file (.yaml) or a folder (gets FOLDER/kit.yaml)")
     f.add_argument("--refine", type=int, default=20, metavar="N",
                    help="analysis-by-synthesis steps per sound after E (default 20; 0 = E alone, fastest)")
     f.add_argument("--max-pads", type=int, default=16, metavar="N",
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       description="Render every pad through the instrument (velocity layers x round-robin "
                                   "variations) and write it for another sampler: SFZ (+ samples/), a Hydrogen "
                                   "drumkit folder (drumkit.xml + samples), or one WAV per pad.")
-    e.add_argument("kit", metavar="KIT", help="kit file (kit.yaml)")
+    e.add_argument("kit", metavar="KIT", help="kit file, kit folder, or the name of a saved or shipped kit")
     e.add_argument("--format", required=True, choices=FORMATS)
     e.add_argument("--out", required=True, metavar="DIR", help="output folder")
     e.add_argument("--layers", type=int, default=3, metavar="N", help="velocity layers (default 3; wav: 1)")
@@ -48,8 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _kit_path(out: str) -> Path:
-    p = Path(out)
-    return p / "kit.yaml" if p.suffix.lower() not in (".yaml", ".yml") else p
+    """``--out``: a bare name is a kit in the user's kits folder; anything path-like is a path."""
+    from .. import paths
+    p = Path(out).expanduser()
+    if p.suffix.lower() in (".yaml", ".yml"):
+        return p
+    if "/" in out or out.startswith((".", "~")) or p.is_dir():
+        return p / paths.KIT_FILE
+    return paths.user_kit_path(out)
 
 
 def _progress():
@@ -71,15 +78,24 @@ def run_from_folder(args) -> int:
     if not files:
         print(f"{prog}: {folder}: no audio files (.wav .flac .aif .aiff .ogg) in it", file=sys.stderr)
         return 2
-    from ..classify import MODELS, SoundClassifier
-    from ..synth import DEFAULT_MODELS, DrumSynth
-    from .folder import analyse_folder, order_by_class, write_kit
-    models = Path(args.models) if args.models else DEFAULT_MODELS
+    from .. import paths
     try:
+        out = _kit_path(args.out)
+    except paths.BadName as exc:
+        print(f"{prog}: --out {exc}", file=sys.stderr)
+        return 2
+    from ..classify import SoundClassifier
+    from ..synth import DrumSynth
+    from .folder import analyse_folder, order_by_class, write_kit
+    models = paths.models_dir(args.models)
+    try:
+        for need in (models / "generator.safetensors", models / "encoder.safetensors",
+                     paths.model_file("classifier.safetensors", args.models)):
+            if not need.is_file():
+                train = {"generator": "gan"}.get(need.stem, need.stem)
+                raise FileNotFoundError(f"{need} missing: run 'drumgan train {train}' or pass --models DIR")
         synth = DrumSynth.load(models)
-        if synth.encoder is None:
-            raise FileNotFoundError(f"{models}/encoder.safetensors missing: run 'drumgan train encoder'")
-        classifier = SoundClassifier((Path(args.models) if args.models else MODELS) / "classifier.safetensors")
+        classifier = SoundClassifier(paths.model_file("classifier.safetensors", args.models))
     except FileNotFoundError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -100,7 +116,7 @@ def run_from_folder(args) -> int:
         left = ", ".join(s.path.name for s in sounds[args.max_pads:])
         print(f"{prog}: {len(sounds) - args.max_pads} sounds beyond --max-pads {args.max_pads} left out: {left}")
         sounds = sounds[:args.max_pads]
-    out = write_kit(_kit_path(args.out), sounds, synth, args.round_robin, args.seed)
+    out = write_kit(out, sounds, synth, args.round_robin, args.seed)
     from ..engine.state import load_kit
     for i, pad in enumerate(load_kit(out)[0]):
         c = sounds[i].probs
@@ -111,12 +127,11 @@ def run_from_folder(args) -> int:
 
 def run_export(args) -> int:
     prog = "drumgan kit export"
-    kit = Path(args.kit)
-    if kit.is_dir():
-        kit = kit / "kit.yaml"
-    if not kit.is_file():
-        print(f"{prog}: {kit}: no such kit file (make one with 'drumgan kit from-folder DIR --out KIT')",
-              file=sys.stderr)
+    from ..paths import resolve_kit
+    try:
+        kit = resolve_kit(args.kit)
+    except FileNotFoundError as exc:
+        print(f"{prog}: {exc} (or make one: drumgan kit from-folder DIR --out NAME)", file=sys.stderr)
         return 2
     from .hydrogen import export_hydrogen, fit_layers
     from .render import render_kit

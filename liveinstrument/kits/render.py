@@ -68,16 +68,20 @@ def render_kit(kit: str | Path, *, layers: int = 3, variations: int = 4, sample_
         for p, k in plan:
             info = st["pads"][p - 1]
             ps = PadSamples(p, str(info["name"]), int(info["note"]), int(info["choke"]), [])
-            for lo, hi in ranges:
+            # loudest layer first: a pad's first hit plays its main sound (round-robin slot 0),
+            # so the top layer's first take is the pad exactly as saved; each later hit is the
+            # next round-robin variation, as on stage
+            for lo, hi in reversed(ranges):
                 layer = Layer(lo, hi)
                 for _ in range(k):
-                    # each hit alone, from silence: the mixer's next round-robin slot plays
-                    hit = render_hits(inst, [Hit(0, p, hi / 127.0)], tail_s=0.0)
+                    # each hit alone; the 1 s of silence after it lets the output limiter (150 ms
+                    # release) recover, so a loud take does not duck the next one
+                    hit = render_hits(inst, [Hit(0, p, hi / 127.0)], tail_s=1.0)
                     layer.takes.append(np.ascontiguousarray(hit, np.float32))
                     done += 1
                     if progress:
                         progress(done, total)
-                ps.layers.append(layer)
+                ps.layers.insert(0, layer)
             out.append(ps)
         header = {"model_hash": inst.model_hash, "sample_rate": inst.sample_rate}
     return out, header
