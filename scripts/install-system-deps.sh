@@ -6,6 +6,8 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 pkgs=(libportaudio2 libsndfile1 jackd2 liblo-tools espeak-ng)
+# the real consumers the kit-export and control-surface tests load their files in, and test samples
+pkgs+=(hydrogen puredata lmms-common)
 if [ "${1:-}" = "--data" ]; then
   pkgs+=(hydrogen-drumkits hydrogen-data fluid-soundfont-gm)
 fi

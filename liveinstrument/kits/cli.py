@@ -10,8 +10,8 @@ FORMATS = ("sfz", "hydrogen", "wav")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("kit", help="make a neural kit from a sample folder, or export a kit to samplers",
-                       description="Kits in and out: turn a folder of one-shots into a playable DrumGAN kit, "
-                                   "or render a kit's pads to SFZ, a Hydrogen drumkit or plain WAV files.")
+                       description="Kits: turn a folder of one-shots into a playable DrumGAN kit, "
+                                   "render a kit's pads to SFZ, a Hydrogen drumkit or plain WAV files, or design a GM kit.")
     ks = p.add_subparsers(dest="kit_command", metavar="SUBCOMMAND")
     f = ks.add_parser("from-folder", help="analyse every one-shot in a folder into a kit",
                       description="Encode every one-shot under DIR (WAV/FLAC/AIFF/OGG, any rate and channel "
