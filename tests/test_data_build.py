@@ -208,10 +208,10 @@ def test_build_with_nothing_usable_writes_empty_set(tmp_path):
 def test_data_build_cli_on_a_folder(library, tmp_path, capsys):
     from liveinstrument.cli import main
 
-    rc = main(["data", "build", "--no-hydrogen", "--no-fluid", "--folder", str(library["root"]),
+    rc = main(["data", "build", "--no-hydrogen", "--no-fluid", "--no-extra", "--folder", str(library["root"]),
                "--out", str(tmp_path), "--name", "cli"])
     out = capsys.readouterr().out
     assert rc == 0 and "wrote" in out and "kept train/kick: 1" in out
     assert load_set(tmp_path / "cli.npz")["audio"].shape[0] == 6
-    assert main(["data", "build", "--no-hydrogen", "--no-fluid", "--folder", str(tmp_path / "nope"),
+    assert main(["data", "build", "--no-hydrogen", "--no-fluid", "--no-extra", "--folder", str(tmp_path / "nope"),
                  "--out", str(tmp_path)]) == 2

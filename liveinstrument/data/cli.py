@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(kept when its top probability >= 0.8)")
     b.add_argument("--no-hydrogen", action="store_true", help="skip the Hydrogen kits")
     b.add_argument("--no-fluid", action="store_true", help="skip FluidR3 GM drum kits")
+    b.add_argument("--no-extra", action="store_true",
+                   help="skip the other Debian sources (LMMS and Sonic Pi samples, TimGM6mb and "
+                        "MuseScore General GM kits): the set the G before #14 was trained on")
     b.set_defaults(func=_build)
     s = dsub.add_parser("synth", help="render a procedural drum set (widening aid, marked synthetic)")
     s.add_argument("--per-class", type=int, default=500, help="sounds per class (default: 500)")
@@ -39,7 +42,8 @@ def _build(args) -> int:
     from rich.progress import Progress
 
     from .build import build
-    from .sources import fluid_items, folder_items, hydrogen_items
+    from .sources import SOUNDFONTS, fluid_items, folder_items, hydrogen_items, lmms_items, \
+        sonic_pi_items, soundfont_items
 
     con = Console(stderr=True)
     items = []
@@ -48,6 +52,11 @@ def _build(args) -> int:
     if not args.no_fluid:
         with con.status("rendering FluidR3 GM drum kits with fluidsynth ..."):
             items += fluid_items()
+    if not args.no_extra:
+        items += lmms_items() + sonic_pi_items()
+        for sf in SOUNDFONTS[1:]:  # [0] is FluidR3 (above)
+            with con.status(f"rendering {sf.name} GM drum kits with fluidsynth ..."):
+                items += soundfont_items(sf)
     for folder in args.folder:
         if not Path(folder).is_dir():
             con.print(f"[red]--folder {folder}: not a directory[/red]")

@@ -20,6 +20,9 @@ from ..audio_io import AUDIO_SUFFIXES
 
 HYDROGEN_DIRS = (Path("/usr/share/hydrogen/data/drumkits"),)
 FLUID_SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+LMMS_DRUMS = Path("/usr/share/lmms/samples/drums")
+SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")
+SONIC_PI_COPYRIGHT = Path("/usr/share/doc/sonic-pi-samples/copyright")
 
 # DESIGN.md §3: these share recordings with an evaluation set outside the project.
 EXCLUDED_KITS = ("The Black Pearl 1.0", "GMRockKit")
@@ -65,7 +68,7 @@ class SourceItem:
 
 # ------------------------------------------------------------------ labelling
 _NOT_ONE_SHOT = re.compile(r"\b(roll|swirl|swish|flam|loop|beat|fill|choke|stop)\b|\bsample:", re.I)
-_CYMBAL = re.compile(r"hi[\s\-_]?hat|\bhh\b|\bhat\b|hats?\b|\bride\b|crash|splash|china|cymbal|"
+_CYMBAL = re.compile(r"hi[\s\-_]?hat|\bhh\b|\bhat\b|hats?\b|\bride(?:\b|\d)|crash|splash|china|cymbal|"
                      r"\b[co]hh\b|\bphh\b|\bohh\b|\bchh\b|ride[\s\-_]?(bell|cup)|\bcup\b", re.I)
 _KICK = re.compile(r"\bkick\b|kick|bass[\s\-_]?drum|bassdrum|\bbd\b|\bbd\d", re.I)
 _SNARE = re.compile(r"snare|\bsd\b|\bsd\d|rim[\s\-_]?shot", re.I)
@@ -181,9 +184,38 @@ FLUID_OVERRIDES = {
 }
 
 
+@dataclass(frozen=True)
+class SoundFontSource:
+    """A General MIDI soundfont whose drum kits (bank 128) are rendered note by note."""
+    path: Path
+    package: str
+    name: str      # kit names are "<name> <preset name>"
+    licence: str
+    kits: dict     # program -> preset name
+
+
+# Other GM soundfonts in Debian (#14). Their kit presets use the same GS layout as FluidR3's
+# (fluidsynth's "inst 1"), so FLUID_OVERRIDES' timpani and swirl apply to them too. MuseScore
+# General is derived from FluidR3 Mono: many of its drums are FluidR3's and the near-duplicate
+# check drops them (the manifest says which).
+SOUNDFONTS = (
+    SoundFontSource(FLUID_SF2, "fluid-soundfont-gm", "FluidR3", "MIT", FLUID_KITS),
+    SoundFontSource(Path("/usr/share/sounds/sf2/TimGM6mb.sf2"), "timgm6mb-soundfont", "TimGM6mb",
+                    "GPL-2", FLUID_KITS),
+    SoundFontSource(Path("/usr/share/sounds/sf3/MuseScore_General_Full.sf3"), "musescore-general-soundfont",
+                    "MuseScoreGeneral", "MIT (parts CC0/PD)", FLUID_KITS),
+)
+
+
 def fluid_items(sf2: Path = FLUID_SF2, kits=FLUID_KITS, velocities=FLUID_VELOCITIES,
                 gap_s: float = 1.5) -> list[SourceItem]:
-    """Render every GM drum note of each FluidR3 kit with fluidsynth (reverb and chorus off).
+    """FluidR3's GM drum kits, rendered note by note (see :func:`soundfont_items`)."""
+    return soundfont_items(SoundFontSource(sf2, "fluid-soundfont-gm", "FluidR3", "MIT", kits),
+                           velocities, gap_s)
+
+
+def soundfont_items(src: SoundFontSource, velocities=FLUID_VELOCITIES, gap_s: float = 1.5) -> list[SourceItem]:
+    """Render every GM drum note of each kit of a soundfont with fluidsynth (reverb and chorus off).
 
     One MIDI file per kit, notes ``gap_s`` apart, rendered once and cut at the
     known note times (fast, and no sample extraction quirks).
@@ -191,12 +223,12 @@ def fluid_items(sf2: Path = FLUID_SF2, kits=FLUID_KITS, velocities=FLUID_VELOCIT
     import mido
     import soundfile as sf
 
-    if not sf2.exists() or not shutil.which("fluidsynth"):
+    if not src.path.exists() or not shutil.which("fluidsynth"):
         return []
     items: list[SourceItem] = []
     rate = 44_100
     with tempfile.TemporaryDirectory() as tmp:
-        for program, kit_name in kits.items():
+        for program, kit_name in src.kits.items():
             mid = mido.MidiFile(ticks_per_beat=480)
             tr = mido.MidiTrack()
             mid.tracks.append(tr)
@@ -214,7 +246,7 @@ def fluid_items(sf2: Path = FLUID_SF2, kits=FLUID_KITS, velocities=FLUID_VELOCIT
             wav_path = Path(tmp) / f"kit{program}.wav"
             mid.save(mid_path)
             subprocess.run(["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.8",
-                            "-r", str(rate), "-F", str(wav_path), str(sf2), str(mid_path)],
+                            "-r", str(rate), "-F", str(wav_path), str(src.path), str(mid_path)],
                            check=True, capture_output=True, timeout=600)
             audio, sr = sf.read(str(wav_path), dtype="float32", always_2d=True)
             mono = audio.mean(axis=1)
@@ -222,9 +254,71 @@ def fluid_items(sf2: Path = FLUID_SF2, kits=FLUID_KITS, velocities=FLUID_VELOCIT
             for i, (note, vel) in enumerate(order):
                 seg = mono[i * hop:(i + 1) * hop]
                 name, label = FLUID_OVERRIDES.get(kit_name, {}).get(note, GM_DRUM_NOTES[note])
-                items.append(SourceItem(f"sf2://FluidR3_GM/{kit_name}/{note}/{vel}", "fluid-soundfont-gm",
-                                        f"FluidR3 {kit_name}", name, label, "MIT",
+                items.append(SourceItem(f"sf2://{src.path.stem}/{kit_name}/{note}/{vel}", src.package,
+                                        f"{src.name} {kit_name}", name, label, src.licence,
                                         audio=seg.copy(), rate=sr))
+    return items
+
+
+# ------------------------------------------------------------------ sample folders of other packages
+def lmms_items(root: Path = LMMS_DRUMS) -> list[SourceItem]:
+    """LMMS's drum one-shots (lmms-common, GPL-2+ per its copyright file's ``Files: *``);
+    labels from the file names (bassdrum*, kick*, snare*, hihat_*, crash*, ride*; toms,
+    claps, shakers, zaps are ``other``)."""
+    if not root.is_dir():
+        return []
+    return [SourceItem(str(p), "lmms-common", "LMMS drums", p.stem, label_from_name(p.stem), "GPL-2+")
+            for p in sorted(root.glob("*.ogg"))]
+
+
+# Sonic Pi's drum samples, labelled by hand from their names (the names' abbreviations, bd_ and
+# sn_, and "drum_bass_*" word order are not what label_from_name reads). Everything else in the
+# folder (ambient pads, loops, bleeps, tabla) is not a drum one-shot and is not a candidate.
+SONIC_PI_LABELS = {
+    **{n: "kick" for n in ("bd_808", "bd_ada", "bd_boom", "bd_fat", "bd_gas", "bd_haus", "bd_klub",
+                           "bd_mehackit", "bd_pure", "bd_sone", "bd_tek", "bd_zome", "bd_zum",
+                           "drum_bass_hard", "drum_bass_soft", "drum_heavy_kick", "elec_hollow_kick",
+                           "elec_soft_kick")},
+    **{n: "snare" for n in ("sn_dolf", "sn_dub", "sn_generic", "sn_zome", "drum_snare_hard",
+                            "drum_snare_soft", "elec_filt_snare", "elec_hi_snare", "elec_lo_snare",
+                            "elec_mid_snare", "elec_snare")},
+    **{n: "cymbal" for n in ("drum_cymbal_closed", "drum_cymbal_hard", "drum_cymbal_open",
+                             "drum_cymbal_pedal", "drum_cymbal_soft", "drum_splash_hard",
+                             "drum_splash_soft", "elec_cymbal")},
+    **{n: "other" for n in ("drum_cowbell", "drum_tom_hi_hard", "drum_tom_hi_soft", "drum_tom_lo_hard",
+                            "drum_tom_lo_soft", "drum_tom_mid_hard", "drum_tom_mid_soft", "elec_fuzz_tom",
+                            "elec_triangle", "elec_wood", "elec_tick")},
+    "drum_roll": "not-one-shot",
+}
+
+
+def sonic_pi_licences(copyright_file: Path = SONIC_PI_COPYRIGHT) -> dict[str, str]:
+    """Per-sample licence from the Debian copyright file's ``Files: etc/samples/X.flac`` stanzas."""
+    out: dict[str, str] = {}
+    if not copyright_file.exists():
+        return out
+    for stanza in copyright_file.read_text(errors="replace").split("\n\n"):
+        files = re.search(r"^Files:\s*(.*(?:\n\s+.*)*)", stanza, re.M)
+        lic = re.search(r"^License:\s*(\S.*)", stanza, re.M)
+        if files and lic:
+            for f in files.group(1).split():
+                if f.startswith("etc/samples/"):
+                    out[Path(f).stem] = lic.group(1).strip()
+    return out
+
+
+def sonic_pi_items(root: Path = SONIC_PI_SAMPLES) -> list[SourceItem]:
+    """Sonic Pi's kicks, snares, cymbals (and toms/percussion as ``other``), sonic-pi-samples."""
+    if not root.is_dir():
+        return []
+    licences = sonic_pi_licences()
+    items = []
+    for stem, label in sorted(SONIC_PI_LABELS.items()):
+        p = root / f"{stem}.flac"
+        if p.exists():
+            # Samples without a stanza of their own fall under the package's "Files: *" (MIT).
+            items.append(SourceItem(str(p), "sonic-pi-samples", "Sonic Pi", stem, label,
+                                    licences.get(stem, "MIT")))
     return items
 
 

@@ -40,8 +40,26 @@ class ClassifierTrainConfig:
 
 
 def kit_group(kit: str) -> str:
-    """FluidR3's kits share samples: treat the soundfont as one kit for held-out validation."""
-    return "FluidR3" if kit.startswith("FluidR3") else kit
+    """A soundfont's kits share samples: each soundfont is one kit for held-out validation.
+    MuseScore General is built from FluidR3 Mono, so it joins FluidR3's group."""
+    if kit.startswith(("FluidR3", "MuseScoreGeneral")):
+        return "FluidR3"
+    if kit.startswith("TimGM6mb"):
+        return "TimGM6mb"
+    return kit
+
+
+def fold_groups(groups: np.ndarray, folds: int) -> np.ndarray:
+    """Merge kit groups into ``folds`` folds of similar size (largest group first into the
+    smallest fold): K fits instead of one per kit, still never labelling a kit a model saw."""
+    names, counts = np.unique(groups, return_counts=True)
+    sizes = [0] * folds
+    fold_of = {}
+    for i in np.argsort(-counts, kind="stable"):
+        k = int(np.argmin(sizes))
+        fold_of[names[i]] = f"fold{k}"
+        sizes[k] += int(counts[i])
+    return np.array([fold_of[g] for g in groups])
 
 
 def mel_features(audio: np.ndarray, n_mels: int = S.N_MELS, batch: int = 128) -> torch.Tensor:
@@ -151,8 +169,9 @@ def summarize(y: np.ndarray, probs: np.ndarray) -> dict:
 
 def run(data_path: str | Path, out_path: str | Path, cfg: ClassifierTrainConfig,
         labels_out: str | Path | None = None, loko: bool = True, synth_path: str | Path | None = None,
-        log=print) -> dict:
-    """Full recipe: LOKO cross-fit (optional), final model, test-kit evaluation. Returns a report."""
+        log=print, folds: int = 0) -> dict:
+    """Full recipe: LOKO cross-fit (optional; ``folds`` > 0 merges kits into that many folds),
+    final model, test-kit evaluation. Returns a report."""
     from ..data.build import load_set
 
     d = load_set(data_path)
@@ -162,6 +181,8 @@ def run(data_path: str | Path, out_path: str | Path, cfg: ClassifierTrainConfig,
     x_all = mel_features(d["audio"], cfg.n_mels)
     y_all = torch.from_numpy(d["label"]).long()
     groups = np.array([kit_group(k) for k in d["kit"]])
+    if folds > 0:
+        groups[train] = fold_groups(groups[train], folds)
     extra_x = extra_y = None
     if synth_path:
         s = load_set(synth_path)

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--n-mels", type=int, default=128)
     c.add_argument("--synth", default=None, help="also train on a procedural set (drumgan data synth)")
     c.add_argument("--no-loko", action="store_true", help="skip leave-one-kit-out (no soft labels)")
+    c.add_argument("--folds", type=int, default=0, metavar="K",
+                   help="cross-fit over K folds of whole kits instead of one fit per kit (faster; 0 = per kit)")
     c.set_defaults(func=_classifier)
 
     g = tsub.add_parser("gan", help="progressive-growing WGAN-GP generator (resumable)")
@@ -61,7 +63,7 @@ def _classifier(args) -> int:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     cfg = ClassifierTrainConfig(epochs=args.epochs, seed=args.seed, n_mels=args.n_mels)
     report = run(args.data, args.out, cfg, labels_out=None if args.no_loko else args.labels_out,
-                 loko=not args.no_loko, synth_path=args.synth)
+                 loko=not args.no_loko, synth_path=args.synth, folds=args.folds)
     t = report["test"]
     print(f"test accuracy {t['accuracy']:.3f} (n={t['n']}); per class " +
           ", ".join(f"{k} {v['accuracy']:.3f}" for k, v in t["per_class"].items()))
