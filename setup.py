@@ -20,7 +20,7 @@ setup(
     + [f"liveinstrument.shipped.{kind}" for kind in SHIPPED],
     package_dir={f"liveinstrument.shipped.{kind}": kind for kind in SHIPPED},
     # data files next to the modules (e.g. capture/fast_class_weights.json) ship with them
-    package_data={"": ["*.json", "*.md"],
+    package_data={"": ["*.json", "*.md"], "liveinstrument.web": ["static/*"],
                   **{f"liveinstrument.shipped.{kind}": globs for kind, globs in SHIPPED.items()}},
     exclude_package_data={"liveinstrument.shipped.models": ["gan_resume/*", "*.csv"]},
 )

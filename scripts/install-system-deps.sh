@@ -8,6 +8,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 pkgs=(libportaudio2 libsndfile1 jackd2 liblo-tools espeak-ng)
 # the real consumers the kit-export and control-surface tests load their files in, and test samples
 pkgs+=(hydrogen puredata lmms-common)
+# a real browser for the web page tests (Selenium drives it headless)
+pkgs+=(chromium chromium-driver)
 if [ "${1:-}" = "--data" ]; then
   pkgs+=(hydrogen-drumkits hydrogen-data fluid-soundfont-gm)
 fi

@@ -37,6 +37,8 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
                    help="torch threads of the renderer process (default: 1 on <= 2 cores, else cores-1, max 8)")
     from ..control.surfaces import add_control_arguments
     add_control_arguments(p)   # --midi-in, --midi-api, --jack-server, --osc-port, --osc-host, --osc-allow, --mapping
+    from ..web.launch import add_web_arguments
+    add_web_arguments(p)       # --web-port, --web-host, --no-web
     p.add_argument("--kit", help="kit to load: a kit.yaml, a kit folder, or a saved kit's name")
     p.add_argument("--headless", action="store_true", help="no status view")
     p.add_argument("--allow-dir", action="append", default=[], metavar="DIR",
@@ -175,6 +177,8 @@ def run_live(args) -> int:
             inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0),
             input_sink=cap.ring if cap else None, input_device=getattr(args, "input_device", None))
         controls = _start_controls(inst, args)
+        from ..web.launch import start_web
+        web = start_web(inst, out, controls, args)
         try:
             with out:
                 if cap is not None:
@@ -188,6 +192,8 @@ def run_live(args) -> int:
                 cap.stop()
             if controls is not None and hasattr(controls, "close"):
                 controls.close()
+            if web is not None:
+                web.stop()
         summary = {**out.stats(), "hits": inst.mixer.hits, "renders": inst.counters["render_requests"]}
         if cap is not None:
             summary["capture"] = cap.stats()

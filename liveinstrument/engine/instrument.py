@@ -26,7 +26,7 @@ from .events import ALL_OFF, NOTE_OFF, NOTE_ON, EventQueue
 from .mixer import Mixer
 from .renderer import RenderRequest, SyncRenderer
 from .renderer_process import RendererProcess
-from .shm_ring import GEN, Ring, RingLayout
+from .shm_ring import GEN, N_RR, SEQ, Ring, RingLayout
 from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_captured, load_kit, pan_to_lr,
                     random_directions, save_kit, tune_to_semitones)
 
@@ -57,6 +57,7 @@ class Instrument:
         self.counters: dict[str, int] = {"bad_input": 0, "dropped_events": 0, "render_requests": 0}
         self._lock = threading.RLock()           # pad state; never taken by the audio callback
         self._subs: list[Callable[[int, str, float], None]] = []
+        self._hit_subs: list[Callable[[int, float], None]] = []
         self._version = 0
         self._want_version: dict[int, int] = {}     # pad index -> newest requested version
         self._master = 0.8
@@ -108,6 +109,12 @@ class Instrument:
             return
         if v > 0.0 and not self.events.push(NOTE_ON, p, v):
             self.counters["dropped_events"] += 1
+        elif v > 0.0:
+            for cb in self._hit_subs:   # after the push: a listener never delays the sound
+                try:
+                    cb(p + 1, v)
+                except Exception:
+                    log.exception("hit subscriber failed")
 
     def release(self, pad: int) -> None:
         p = self._pad_index(pad)
@@ -411,6 +418,43 @@ class Instrument:
         """Tell subscribers every value of pad ``p`` (0-based) changed: faders follow a kit load/undo."""
         for k, v in self.pads[p].params().items():
             self._notify(p + 1, k, v)
+
+    # ------------------------------------------------------------ what a control surface shows (web page)
+    def subscribe_hits(self, callback: Callable[[int, float], None]) -> None:
+        """Call ``callback(pad, velocity)`` on the triggering thread after every accepted note-on
+        (any source: MIDI, OSC, web, beatbox), so a surface can flash the pad. Keep it cheap."""
+        self._hit_subs.append(callback)
+
+    def pad_sound(self, pad: int) -> tuple[int, np.ndarray] | None:
+        """(generation, audio) of the pad's main sound as a hit plays it (tune and decay applied),
+        copied from the ring; None before the first render. Lock-free: retried while the
+        renderer is publishing, so it never waits on the audio thread."""
+        p = self._pad_index(pad)
+        if p is None:
+            return None
+        ring = self.ring
+        for _ in range(8):
+            s1 = int(ring.hdr[p, SEQ])
+            if s1 & 1 or int(ring.hdr[p, N_RR]) <= 0:
+                time.sleep(0.001)
+                continue
+            buf = int(ring.slot_map[p, 0])
+            n = int(ring.buf_len[p, buf])
+            gen = int(ring.hdr[p, GEN])
+            audio = ring.audio[p, buf, :n].copy()
+            if int(ring.hdr[p, SEQ]) == s1:  # a buffer in a published map is never rewritten
+                return gen, audio
+        return None
+
+    def meters(self) -> dict:
+        """Cheap live meters: output peak (0..1, decaying hold), sounding voices, pads whose
+        newest request is not yet rendered."""
+        with self._lock:
+            want = dict(self._want_version)
+        pending = sum(1 for i, v in want.items() if int(self.ring.hdr[i, GEN]) < v)
+        m = self.mixer
+        return {"peak": float(m.out_peak), "voices": m.active_voices(), "max_voices": m.max_voices,
+                "renders_pending": pending, "hits": m.hits}
 
     def close(self) -> None:
         kits = getattr(self, "kits", None)

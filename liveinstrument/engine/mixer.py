@@ -102,6 +102,8 @@ class Mixer:
         self.lat_s = np.zeros(256, np.float64)         # queue -> callback latency of recent events
         self.lat_n = 0
         self.limiter_gain = 1.0
+        self.out_peak = 0.0                            # output peak meter, falls 20 dB/s
+        self._peak_fall = float(10 ** (-20.0 / 20.0 / sample_rate))
 
     # ------------------------------------------------------------ parameters (control threads)
     def set_pad_mix(self, pad: int, amp: float, pan_lr: tuple[float, float], vt: float, choke: int) -> None:
@@ -342,6 +344,7 @@ class Mixer:
         self.limiter_gain = lim
         g0, g1 = self._gain_now, master * lim
         self._gain_now = g1
+        self.out_peak = max(min(peak * max(g0, g1), 1.0), self.out_peak * self._peak_fall ** n)
         ramp = self._t2[:n]
         if g0 == g1:
             ramp.fill(g1)
