@@ -5,7 +5,7 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-pkgs=(libportaudio2 libsndfile1 jackd2 liblo-tools espeak-ng)
+pkgs=(libportaudio2 libsndfile1 jackd2 liblo-tools espeak-ng gcc python3-dev)  # gcc: the C real-time core
 # the real consumers the kit-export and control-surface tests load their files in, and test samples
 pkgs+=(hydrogen puredata lmms-common)
 # a real browser for the web page tests (Selenium drives it headless)

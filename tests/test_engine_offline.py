@@ -7,7 +7,10 @@ import pytest
 import soundfile as sf
 
 from liveinstrument.engine.instrument import Instrument
-from liveinstrument.engine.offline import midi_hits, render_hits, render_midi
+from liveinstrument.control.common import Selection, Stats
+from liveinstrument.control.mapping import load_mapping
+from liveinstrument.control.midi_file import render_midi, render_with_router, timed_messages
+from liveinstrument.control.midi_in import MidiRouter
 from liveinstrument.engine.shm_ring import GEN
 
 SR = 44_100
@@ -39,9 +42,11 @@ def test_offline_hits_land_on_their_exact_sample(tmp_path, random_synth):
     expected = make_midi(tmp_path / "p.mid", [(0 + 7, 36, 100), (800 + 3, 38, 127), (1600 + 11, 36, 40)])
     assert all(e % 128 != 0 for e in expected)
     with Instrument(n_pads=4, synchronous=True, synth=random_synth, seed=1) as inst:
-        hits = midi_hits(tmp_path / "p.mid", inst.pad_for_note)
-        assert [h.sample for h in hits] == expected
-        audio = render_hits(inst, hits)
+        msgs = timed_messages(tmp_path / "p.mid", SR)
+        assert [s for s, d in msgs if d[0] & 0xF0 == 0x90 and d[2] > 0] == expected
+        router = MidiRouter(inst, load_mapping("gm-default"), Selection(4), Stats())
+        audio = render_with_router(inst, router, msgs)
+        assert inst.mixer.hits == 3 and inst.mixer.late_events == 0
     for s in expected:
         assert np.all(audio[s - 200:s] == 0.0), "sound before the hit"
         assert np.any(audio[s] != 0.0), f"hit not at sample {s}"
@@ -117,3 +122,19 @@ def test_bad_input_never_raises(small_inst):
     assert inst.counters["bad_input"] - n == 8
     s = inst.state()
     assert len(s["pads"]) == 4 and "counters" in s
+
+
+def test_render_applies_the_mappings_velocity_curve_and_channel(tmp_path, random_synth):
+    """The router runs offline too: a mapping's velocity curve and channel filter change the render."""
+    from liveinstrument.control.mapping import parse_mapping
+    make_midi(tmp_path / "v.mid", [(0, 36, 64)])
+    base = "midi:\n  channel: {ch}\n  velocity: {{curve: {curve}}}\n  notes:\n    36: {{trigger: 1}}\n"
+    peaks = {}
+    for key, ch, curve in (("lin", "any", "linear"), ("log", "any", "log"), ("ch10", 10, "linear")):
+        with Instrument(n_pads=2, synchronous=True, synth=random_synth, seed=1) as inst:
+            inst.set_param(1, "round_robin", 0.0)
+            router = MidiRouter(inst, parse_mapping(base.format(ch=ch, curve=curve)), Selection(2), Stats())
+            audio = render_with_router(inst, router, timed_messages(tmp_path / "v.mid", SR))
+            peaks[key] = float(np.max(np.abs(audio))) if audio.size else 0.0
+    assert peaks["ch10"] == 0.0                       # the file plays on channel 1: filtered out
+    assert peaks["log"] > peaks["lin"] > 0.0          # 'log' lifts a mid velocity

@@ -1,8 +1,9 @@
 """The audio-input side of the callback: a preallocated single-writer ring of mono samples.
 
-``InputRing.write`` is what runs in the audio callback (``AudioOut`` in duplex
-mode calls it with each input block): one or two slice copies into a
-preallocated float32 buffer and one integer store that publishes them. No
+In a duplex stream the C core does the writer's job (``rt_pa_callback``: it copies the
+chosen channel into ``buf`` and publishes ``idx[0]`` with a release store);
+``InputRing.write`` is the same thing in Python for offline runs and tests: one or two
+slice copies into a preallocated float32 buffer and one integer store that publishes them. No
 allocation of sample buffers, no lock, no arithmetic on the signal, no torch.
 The analysis thread reads behind the write index with :meth:`read`; the ring
 holds several seconds, so a reader that stalls for less than that loses nothing
@@ -19,14 +20,17 @@ class InputRing:
         self.capacity = n
         self.mask = n - 1
         self.buf = np.zeros(n, np.float32)
-        self.idx = np.zeros(1, np.int64)          # total samples written (monotonic); written last
+        self.idx = np.zeros(2, np.int64)          # [samples written (monotonic, written last), blocks]
         self.channel = int(channel)               # which input channel to take (0-based)
         self.channels = self.channel + 1          # input channels the stream must open
-        self.blocks = 0
 
-    # ------------------------------------------------------------ audio callback (writer)
+    @property
+    def blocks(self) -> int:
+        return int(self.idx[1])
+
+    # ------------------------------------------------------------ writer (offline; the core live)
     def write(self, indata: np.ndarray, frames: int) -> None:
-        """Copy ``indata[:frames, channel]`` in; called from the audio callback only."""
+        """Copy ``indata[:frames, channel]`` in (one writer at a time)."""
         w = int(self.idx[0])
         i = w & self.mask
         ch = self.channel if self.channel < indata.shape[1] else 0
@@ -35,7 +39,7 @@ class InputRing:
         if n1 < frames:
             self.buf[:frames - n1] = indata[n1:frames, ch]
         self.idx[0] = w + frames                  # publish after the copy
-        self.blocks += 1
+        self.idx[1] += 1
 
     # ------------------------------------------------------------ offline / test writer
     def push(self, x: np.ndarray) -> None:

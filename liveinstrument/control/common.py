@@ -84,12 +84,13 @@ class Selection:
 
 
 def apply_target(controls: InstrumentControls, t: Target, x: float, sel: Selection,
-                 pad: int | None = None) -> None:
+                 pad: int | None = None, at: int | None = None) -> None:
     """Do what ``t`` says with a normalised input ``x`` in 0..1.
 
     Continuous targets (param, global, select-by-value) take ``t.shape(x)``; a trigger takes
     it as velocity, and x == 0 means release; actions and fixed selects just fire (callers
     decide what a press is). ``pad`` overrides the target's pad (OSC ``{pad}`` addresses).
+    ``at``: the hit's sample time on the engine's clock (MIDI files, JACK MIDI), else now.
     """
     p = sel.resolve(t.pad if pad is None else pad)
     kind = t.kind
@@ -99,7 +100,10 @@ def apply_target(controls: InstrumentControls, t: Target, x: float, sel: Selecti
         if x <= 0.0:
             controls.release(p)
         else:
-            controls.trigger(p, t.shape(x))
+            if at is None:
+                controls.trigger(p, t.shape(x))
+            else:
+                controls.trigger(p, t.shape(x), at=at)
     elif kind == "action":
         controls.action(p, t.name)
     elif kind == "global":

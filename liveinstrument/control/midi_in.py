@@ -136,18 +136,19 @@ class MidiRouter:
         self._tables = (notes, ccs, bend)
 
     # -- input ---------------------------------------------------------------------------
-    def feed_message(self, msg) -> None:
-        """A mido Message (e.g. from a MIDI file)."""
+    def feed_message(self, msg, at: int | None = None) -> None:
+        """A mido Message (e.g. from a MIDI file); ``at`` as for :meth:`feed`."""
         try:
             data = msg.bytes()
         except Exception:
             self.stats.inc("junk")
             return
-        self.feed(data)
+        self.feed(data, at)
 
-    def feed(self, data: Sequence[int]) -> None:
+    def feed(self, data: Sequence[int], at: int | None = None) -> None:
         """MIDI bytes/ints: one message, several, or part of one (see :class:`MidiStream`
-        for the rules). Never raises."""
+        for the rules). Never raises. ``at``: the sample time its notes play at on the
+        engine's clock (offline renders, JACK MIDI frames); None = on arrival."""
         try:
             if not data:
                 self.stats.inc("junk")
@@ -155,14 +156,16 @@ class MidiRouter:
             if len(data) <= 3 and 0x80 <= data[0] < 0xF0 and not self._stream._sysex \
                     and not self._stream._data and all(b < 0x80 for b in data[1:]):
                 self._stream._status = data[0]    # fast path: one whole channel message
-                self._feed(data)
-            else:
+                self._feed(data, at)
+            elif at is None:
                 self._stream.push(data, self._feed)
+            else:
+                self._stream.push(data, lambda m: self._feed(m, at))
         except Exception as exc:  # a bug or a misbehaving engine: count, keep playing
             self.stats.inc("errors")
             self._warn.warn("error", "MIDI handler error on %s: %r", list(data[:3]), exc)
 
-    def _feed(self, data: Sequence[int]) -> None:
+    def _feed(self, data: Sequence[int], at: int | None = None) -> None:
         stats = self.stats
         if not data:
             stats.inc("junk")
@@ -196,7 +199,7 @@ class MidiRouter:
             vel = self.mapping.velocity(data[2] / 127.0)
             for t in targets:
                 if t.kind == "trigger":
-                    apply_target(self.controls, t, max(vel, 1e-3), self.selection)
+                    apply_target(self.controls, t, max(vel, 1e-3), self.selection, at=at)
                     if self.mapping.select_on_trigger and t.pad > 0:
                         self.selection.select(t.pad)
                 else:  # actions and fixed selects fire on note-on

@@ -1,24 +1,26 @@
-"""Audio output: a sounddevice stream whose callback only drains events and runs the mixer.
+"""Audio output: PortAudio (through sounddevice) calling the C core directly for every block.
 
-The callback allocates no arrays, takes no lock, does no I/O and never touches
-torch. While a stream runs, Python's cyclic GC is disabled (after a collect and
-``gc.freeze()``) so a collection can never land inside a callback; the owner
-calls :meth:`housekeeping` from a non-audio thread to collect the young
-generation now and then. The GIL switch interval is lowered so the audio thread
-gets the interpreter back quickly from control threads.
+The stream is opened with ``Pa_OpenStream`` through sounddevice's cffi handle, with the
+core's ``rt_pa_callback`` as the callback and the core as its user data: no Python runs
+on the audio thread, so no GIL, garbage collection or interpreter switch interval can
+delay a block. Python threads only write into the core's rings and parameter array.
+Under JACK, :class:`liveinstrument.engine.jack_out.JackOut` runs the same core from a JACK
+process callback instead (and reads JACK MIDI there, with each event's frame).
 """
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
 
 import numpy as np
 
+from . import native_core as nc
 from .instrument import Instrument
 
-N_TIMINGS = 1 << 16
+N_TIMINGS = nc.N_TIMINGS
+PA_FLOAT32, PA_CLIP_OFF, PA_DITHER_OFF = 0x1, 0x1, 0x2
+_POLICIES = {0: "?", 1: "OTHER", 2: "FIFO", 3: "RR", 4: "BATCH", 6: "IDLE", 7: "DEADLINE"}
 
 
 def rescan_devices() -> None:
@@ -80,60 +82,41 @@ def find_input_device(spec: str | int | None = None, like: int | None = None) ->
     return _find_device(spec, "input", prefer=like)
 
 
-def _policy_name() -> str:
-    import os
-    try:
-        pol = os.sched_getscheduler(0)
-        return {os.SCHED_FIFO: "FIFO", os.SCHED_RR: "RR", os.SCHED_OTHER: "OTHER"}.get(pol, str(pol))
-    except (OSError, AttributeError):
-        return "?"
-
-
-class _Timing:
-    """Callback statistics in preallocated arrays (written by the audio thread only)."""
-
-    def __init__(self) -> None:
-        self.durations = np.zeros(N_TIMINGS, np.float64)
-        self.n = 0
-        self.xruns = 0
-        self.oversize = 0
-        self.input_overflows = 0
-
-    def summary(self, block_s: float) -> dict:
-        k = min(self.n, N_TIMINGS)
-        d = self.durations[:k] if self.n <= N_TIMINGS else self.durations
-        if k == 0:
-            return {"callbacks": 0, "xruns": self.xruns}
-        return {"callbacks": self.n, "xruns": self.xruns,
-                "p50_ms": float(np.percentile(d, 50) * 1e3), "p99_ms": float(np.percentile(d, 99) * 1e3),
-                "max_ms": float(d.max() * 1e3), "load_p99": float(np.percentile(d, 99) / block_s)}
+def timing_summary(mixer, block_s: float) -> dict:
+    """Callback statistics the core recorded (durations in a preallocated ring)."""
+    st = mixer.stats
+    n = int(st[nc.ST_CALLBACKS])
+    out = {"callbacks": n, "xruns": int(st[nc.ST_XRUNS]), "split_blocks": int(st[nc.ST_SPLITS]),
+           "late_events": int(st[nc.ST_LATE]),
+           "audio_thread_policy": _POLICIES.get(int(st[nc.ST_POLICY]), str(int(st[nc.ST_POLICY]) - 1))}
+    if n == 0:
+        return out
+    d = mixer.durations[:min(n, N_TIMINGS)]
+    out.update(p50_ms=float(np.percentile(d, 50) * 1e3), p99_ms=float(np.percentile(d, 99) * 1e3),
+               max_ms=float(d.max() * 1e3), load_p99=float(np.percentile(d, 99) / block_s))
+    return out
 
 
 class _GcGuard:
+    """Control threads (MIDI routing) get the interpreter back quickly while a stream runs.
+    The audio thread needs none of this: it never enters Python."""
+
     def __init__(self) -> None:
-        self._was = gc.isenabled()
         self._switch = sys.getswitchinterval()
 
     def enter(self) -> None:
-        gc.collect()
-        gc.freeze()
-        gc.disable()
         sys.setswitchinterval(0.0005)
 
     def exit(self) -> None:
         sys.setswitchinterval(self._switch)
-        gc.unfreeze()
-        if self._was:
-            gc.enable()
 
 
 class AudioOut:
-    """sounddevice OutputStream driving the instrument's mixer.
+    """A PortAudio output (or duplex) stream whose callback is the C core.
 
-    With ``input_sink`` (an object with ``channels`` and ``write(indata, frames)``, e.g.
-    :class:`liveinstrument.capture.input_stream.InputRing`) the stream is duplex: each
-    callback first hands the input block to the sink (a copy into a preallocated ring,
-    nothing else), then mixes as usual. ``input_device`` defaults to the output device.
+    With ``input_sink`` (an :class:`liveinstrument.capture.input_stream.InputRing`) the stream
+    is duplex: the core copies the chosen input channel into the sink's preallocated ring
+    before mixing. ``input_device`` defaults to the output device.
     """
 
     def __init__(self, instrument: Instrument, device: int | str | None = None, samplerate: int | None = None,
@@ -150,19 +133,18 @@ class AudioOut:
             raise ValueError(f"instrument renders at {instrument.sample_rate} Hz, stream wants {self.samplerate}")
         self.blocksize = blocksize
         self.channels = max(1, min(channels, int(info["max_output_channels"])))
-        self.timing = _Timing()
-        self.thread_policy = "?"
         self._gc = _GcGuard()
         self._mixer = instrument.mixer
-        self._queue = instrument.events
-        self._scratch = np.zeros((instrument.mixer.max_block, max(2, self.channels)), np.float32)
         self._input_sink = input_sink
         self.input_device = None
-        if input_sink is None:
-            self.stream = sd.OutputStream(device=self.device, samplerate=self.samplerate, blocksize=blocksize,
-                                          channels=self.channels, dtype="float32", latency="low",
-                                          callback=self._callback)
-        else:
+        ffi, lib = sd._ffi, sd._lib
+        self._ffi, self._lib = ffi, lib
+        outp = ffi.new("PaStreamParameters *", {"device": self.device, "channelCount": self.channels,
+                                                 "sampleFormat": PA_FLOAT32,
+                                                 "suggestedLatency": info["default_low_output_latency"],
+                                                 "hostApiSpecificStreamInfo": ffi.NULL})
+        inp, in_ch = ffi.NULL, 0
+        if input_sink is not None:
             self.input_device = input_device if isinstance(input_device, int) else \
                 find_input_device(input_device, like=self.device)
             if self.input_device is None:
@@ -170,62 +152,52 @@ class AudioOut:
             iinfo = sd.query_devices(self.input_device)
             in_ch = max(1, min(int(input_sink.channels), int(iinfo["max_input_channels"])))
             self.input_device_name = f"{iinfo['name']} ({sd.query_hostapis(iinfo['hostapi'])['name']})"
-            self.stream = sd.Stream(device=(self.input_device, self.device), samplerate=self.samplerate,
-                                    blocksize=blocksize, channels=(in_ch, self.channels), dtype="float32",
-                                    latency="low", callback=self._duplex_callback)
+            inp = ffi.new("PaStreamParameters *", {"device": self.input_device, "channelCount": in_ch,
+                                                    "sampleFormat": PA_FLOAT32,
+                                                    "suggestedLatency": iinfo["default_low_input_latency"],
+                                                    "hostApiSpecificStreamInfo": ffi.NULL})
+            nc.lib().rt_set_input(self._mixer.handle, input_sink.buf.ctypes.data, input_sink.idx.ctypes.data,
+                                  input_sink.mask, min(input_sink.channel, in_ch - 1))
+        nc.lib().rt_set_pa_channels(self._mixer.handle, self.channels, in_ch)
+        self._inp, self._outp = inp, outp                  # cffi structs must outlive the open call
+        pp = ffi.new("PaStream **")
+        cb = ffi.cast("PaStreamCallback *", nc.pa_callback_address())
+        err = lib.Pa_OpenStream(pp, inp, outp, float(self.samplerate), blocksize, PA_CLIP_OFF | PA_DITHER_OFF,
+                                cb, ffi.cast("void *", self._mixer.handle))
+        if err < 0:
+            raise RuntimeError(f"cannot open audio stream on {self.device_name}: "
+                               f"{ffi.string(lib.Pa_GetErrorText(err)).decode()}")
+        self.stream = pp[0]
 
-    def _duplex_callback(self, indata, outdata, frames, time_info, status) -> None:
-        if status.input_overflow:
-            self.timing.input_overflows += 1
-        self._input_sink.write(indata, frames)
-        self._callback(outdata, frames, time_info, status)
-
-    def _callback(self, outdata, frames, time_info, status) -> None:
-        t0 = time.perf_counter()
-        tm = self.timing
-        if status.output_underflow:
-            tm.xruns += 1
-        if frames > self._mixer.max_block:
-            outdata.fill(0.0)
-            tm.oversize += 1
-        elif outdata.shape[1] >= 2:
-            self._mixer.process(frames, outdata, self._queue)
-        else:                                     # mono device: mix to scratch, take the left bus
-            sc = self._scratch[:frames]
-            self._mixer.process(frames, sc, self._queue)
-            outdata[:, 0] = sc[:, 0]
-        tm.durations[tm.n & (N_TIMINGS - 1)] = time.perf_counter() - t0
-        if tm.n == 0:                             # once: is the audio thread real-time scheduled?
-            self.thread_policy = _policy_name()
-        tm.n += 1
+    def _check(self, err: int, what: str) -> None:
+        if err < 0:
+            raise RuntimeError(f"{what}: {self._ffi.string(self._lib.Pa_GetErrorText(err)).decode()}")
 
     def start(self) -> "AudioOut":
         self._gc.enter()
-        self.stream.start()
+        self._check(self._lib.Pa_StartStream(self.stream), "cannot start the audio stream")
         return self
 
     def stop(self) -> None:
         if self.stream is not None:
-            self.stream.stop()
-            self.stream.close()
+            self._lib.Pa_StopStream(self.stream)
+            self._lib.Pa_CloseStream(self.stream)
             self.stream = None
             self._gc.exit()
 
     close = stop
 
     def housekeeping(self) -> None:
-        """Collect young garbage from a non-audio thread (GC is off while streaming)."""
-        gc.collect(0)
+        """Nothing to do: the audio thread runs no Python (kept for the owners' loops)."""
 
     def stats(self) -> dict:
-        s = self.timing.summary(self.blocksize / self.samplerate)
+        s = timing_summary(self._mixer, self.blocksize / self.samplerate)
         s["device"] = self.device_name
         s["blocksize"] = self.blocksize
         s["samplerate"] = self.samplerate
-        s["audio_thread_policy"] = self.thread_policy
         if self._input_sink is not None:
             s["input_device"] = self.input_device_name
-            s["input_overflows"] = self.timing.input_overflows
+            s["input_overflows"] = int(self._mixer.stats[nc.ST_INPUT_OVERFLOWS])
         return s
 
     def __enter__(self) -> "AudioOut":
@@ -236,18 +208,19 @@ class AudioOut:
 
 
 class NullOut:
-    """Runs the mixer in real time into nothing (headless without a device, benchmarks).
+    """Runs the core in real time into nothing (headless without a device, benchmarks).
 
-    Keeps the ring protocol alive (the mixer acks maps and frees buffers) exactly as
-    a sound card would; optionally keeps the last ``record_s`` seconds.
+    Keeps the ring protocol alive (the core acks maps and frees buffers) exactly as a sound
+    card would; optionally keeps the last ``record_s`` seconds. The pump is a Python thread
+    (there is no device to be late for); each block is the same C code.
     """
 
     def __init__(self, instrument: Instrument, blocksize: int = 128, record_s: float = 0.0):
         self.inst = instrument
         self.blocksize = blocksize
         self.samplerate = instrument.sample_rate
-        self.timing = _Timing()
         self._buf = np.zeros((blocksize, 2), np.float32)
+        self.xruns = 0
         n = int(record_s * self.samplerate)
         self.recording = np.zeros((n // blocksize * blocksize, 2), np.float32) if n else None
         self.frames = 0
@@ -258,13 +231,9 @@ class NullOut:
     def _run(self) -> None:
         period = self.blocksize / self.samplerate
         t_next = time.perf_counter()
-        m, q = self.inst.mixer, self.inst.events
+        m = self.inst.mixer
         while not self._stop.is_set():
-            t0 = time.perf_counter()
-            m.process(self.blocksize, self._buf, q)
-            tm = self.timing
-            tm.durations[tm.n & (N_TIMINGS - 1)] = time.perf_counter() - t0
-            tm.n += 1
+            m.process(self.blocksize, self._buf)
             if self.recording is not None:
                 i = (self.frames % self.recording.shape[0])
                 self.recording[i:i + self.blocksize] = self._buf
@@ -274,7 +243,7 @@ class NullOut:
             if delay > 0:
                 time.sleep(delay)
             elif delay < -0.1:            # fell far behind (machine busy): count and resync
-                tm.xruns += 1
+                self.xruns += 1
                 t_next = time.perf_counter()
 
     def start(self) -> "NullOut":
@@ -292,7 +261,7 @@ class NullOut:
         pass
 
     def stats(self) -> dict:
-        s = self.timing.summary(self.blocksize / self.samplerate)
+        s = {"callbacks": self.frames // self.blocksize, "xruns": self.xruns}
         s["device"] = self.device_name
         s["blocksize"] = self.blocksize
         s["samplerate"] = self.samplerate

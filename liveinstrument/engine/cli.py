@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     r.add_argument("midi", help="performance .mid file")
     r.add_argument("--out", required=True, help="output WAV")
     r.add_argument("--kit", help="kit to play: a kit.yaml, a kit folder, or a saved kit's name")
-    r.add_argument("--mapping", help="mapping file (note -> pad); default: the kit's notes (GM)")
+    r.add_argument("--mapping", help="mapping file or shipped name (notes, channels, velocity curve, CCs "
+                                     "apply as live); default: gm-default")
     r.add_argument("--seed", type=int, default=0, help="seed for the default kit and round-robin (default 0)")
     r.add_argument("--samplerate", type=int, default=44_100)
     r.add_argument("--models", help="models directory (default: your trained models, else the shipped ones)")
@@ -33,6 +34,10 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio-device", help="output device index or name substring; 'null' runs without sound")
     p.add_argument("--samplerate", type=int, help="default: the device's rate (44100 or 48000)")
     p.add_argument("--blocksize", type=int, default=128, help="frames per audio block (default 128)")
+    p.add_argument("--timing", choices=("constant", "immediate"), default="constant",
+                   help="constant (default): each live hit plays one block after it arrived, at its own "
+                        "sample, so latency never jitters; immediate: at the start of the next block "
+                        "(lower average latency, up to a block of jitter)")
     p.add_argument("--renderer-threads", type=int, default=None,
                    help="torch threads of the renderer process (default: 1 on <= 2 cores, else cores-1, max 8)")
     from ..control.surfaces import add_control_arguments
@@ -83,9 +88,13 @@ def _start_controls(inst, args):
 
 def _demo(args) -> int:
     """The no-sound-card path of `drumgan live`: the demo groove through the same engine, to a WAV."""
-    from .demo import render_demo
+    import tempfile
+    from ..control.midi_file import render_midi
+    from .demo import demo_midi
     try:
-        info = render_demo(args.demo_out, seed=args.seed, models_dir=args.models)
+        with tempfile.TemporaryDirectory() as tmp:
+            info = render_midi(demo_midi(Path(tmp) / "demo.mid"), args.demo_out, seed=args.seed,
+                               models_dir=args.models)
     except (OSError, ValueError) as exc:
         print(f"demo render failed: {exc}", file=sys.stderr)
         return 1
@@ -171,7 +180,7 @@ def run_live(args) -> int:
     with Instrument(sample_rate=sr, models_dir=models, random_model=random_model, kit=args.kit,
                     max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed,
                     renderer_threads=args.renderer_threads, renderer_standby=True,
-                    allow_dirs=_allowed_dirs(args)) as inst:
+                    allow_dirs=_allowed_dirs(args), timing=args.timing) as inst:
         cap = _make_capture(inst, args, null)
         out = NullOut(inst, args.blocksize) if null else AudioOut(
             inst, dev, sr, args.blocksize, channels=2 + (inst.n_pads if args.per_pad_outputs else 0),
@@ -270,7 +279,7 @@ def preflight(args) -> str | None:
 
 
 def run_render(args) -> int:
-    from .offline import render_midi
+    from ..control.midi_file import render_midi
     problem = preflight(args)
     if problem:
         print(f"drumgan render: {problem}", file=sys.stderr)

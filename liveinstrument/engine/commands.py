@@ -42,8 +42,9 @@ INSTRUMENT_ACTIONS: tuple[str, ...] = (
 class InstrumentControls(Protocol):
     n_pads: int
 
-    def trigger(self, pad: int, velocity: float) -> None:
-        """Play pad (1-based) now; velocity in 0..1 (MIDI velocity / 127)."""
+    def trigger(self, pad: int, velocity: float, at: int | None = None) -> None:
+        """Play pad (1-based); velocity in 0..1 (MIDI velocity / 127). ``at``: sample time on the
+        engine's clock (MIDI files, JACK MIDI); None = on arrival (the engine's timing mode)."""
 
     def release(self, pad: int) -> None:
         """Note-off (ignored by one-shots unless the pad is set to gate)."""

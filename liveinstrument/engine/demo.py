@@ -1,7 +1,6 @@
 """A built-in demo performance, so a machine without an audio device still hears the instrument."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import mido
@@ -40,12 +39,3 @@ def demo_midi(path: str | Path, bars: int = 4, bpm: float = 108.0) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     mid.save(str(p))
     return p
-
-
-def render_demo(out_wav: str | Path = "out/demo.wav", seed: int = 0, models_dir=None) -> dict:
-    """Render the demo groove through the engine (offline, same mixer as live)."""
-    from .offline import render_midi
-
-    with tempfile.TemporaryDirectory() as tmp:
-        mid = demo_midi(Path(tmp) / "demo.mid")
-        return render_midi(mid, out_wav, seed=seed, models_dir=models_dir)

@@ -1,46 +1,64 @@
-"""Lock-free hand-off of note events from control threads to the audio callback.
+"""Note events from control threads to the audio core: a single-producer/single-consumer ring.
 
-A preallocated numpy ring with a write index (producers) and a read index (the
-callback). Producers (MIDI thread, OSC thread, status UI) serialise among
-themselves with a lock; the consumer never takes it: it reads the write index,
-consumes up to it, then stores its read index. Entries are written before the
-write index is bumped, so the consumer never sees a half-written event.
+The ring (192-byte header, then 32-byte records, see ``native/rtcore.h``) lives in
+shared memory, or process memory for offline renders. Every event carries its target
+sample time on the core's clock (``at``; -1 = offset 0 of the next block). Python
+threads (MIDI, OSC, web, capture) are serialised by a producers' lock, so the ring has
+one producer at a time; the C push stores the record, then publishes the write index
+with release ordering. The consumer, the core, never takes the lock.
 """
 from __future__ import annotations
 
 import threading
 import time
+from multiprocessing import shared_memory
 
 import numpy as np
+
+from . import native_core as nc
 
 NOTE_ON, NOTE_OFF, ALL_OFF = 1, 2, 3
 
 
-class EventQueue:
-    def __init__(self, capacity: int = 1024):
-        self.capacity = capacity
-        self.kind = np.zeros(capacity, np.int32)
-        self.pad = np.zeros(capacity, np.int32)
-        self.vel = np.zeros(capacity, np.float32)
-        self.t_submit = np.zeros(capacity, np.float64)
-        self.idx = np.zeros(2, np.int64)        # [write, read], monotonically increasing
-        self.dropped = 0
-        self._lock = threading.Lock()           # producers only
+class EventRing:
+    def __init__(self, capacity: int = 1024, shared: bool = True):
+        cap = 1 << max(4, int(capacity - 1).bit_length())            # power of two
+        self.capacity = cap
+        size = nc.RING_HDR_BYTES + cap * nc.EVENT_BYTES
+        self._shm = shared_memory.SharedMemory(create=True, size=size) if shared else None
+        self._mem = np.ndarray(size, np.uint8, self._shm.buf) if self._shm is not None else np.zeros(size, np.uint8)
+        self._mem[:] = 0
+        self._lib = nc.lib()
+        self.address = nc.addr(self._mem)
+        self._lib.rt_ring_init(self.address, cap, nc.EVENT_BYTES)
+        self._idx = self._mem[:nc.RING_HDR_BYTES].view(np.int64)       # [0] write, [8] read, [17] dropped
+        self._lock = threading.Lock()                                  # producers only
 
-    def push(self, kind: int, pad: int, vel: float = 0.0) -> bool:
-        """Queue an event (any thread but the audio one). False (counted) when full."""
+    @property
+    def name(self) -> str | None:
+        return self._shm.name if self._shm is not None else None
+
+    def push(self, kind: int, pad: int, vel: float = 0.0, at: int = -1) -> bool:
+        """Queue an event for sample time ``at`` (any thread but the audio one). False when full."""
         with self._lock:
-            w = int(self.idx[0])
-            if w - int(self.idx[1]) >= self.capacity:
-                self.dropped += 1
-                return False
-            i = w % self.capacity
-            self.kind[i] = kind
-            self.pad[i] = pad
-            self.vel[i] = vel
-            self.t_submit[i] = time.perf_counter()
-            self.idx[0] = w + 1                 # publish last
-            return True
+            return bool(self._lib.rt_ev_push(self.address, int(at), kind, pad, float(vel), time.monotonic()))
+
+    @property
+    def dropped(self) -> int:
+        return int(self._idx[17])
 
     def pending(self) -> int:
-        return int(self.idx[0] - self.idx[1])
+        return int(self._idx[0] - self._idx[8])
+
+    def close(self) -> None:
+        if self._shm is None:
+            return
+        self._idx = None  # type: ignore[assignment]
+        self._mem = None  # type: ignore[assignment]
+        try:
+            self._shm.close()
+            self._shm.unlink()
+        except (BufferError, FileNotFoundError):
+            pass
+        self._shm = None
+

@@ -22,7 +22,7 @@ from ..signal import N_SAMPLES, SAMPLE_RATE
 from . import dsp
 from .commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
 from .kit_library import KitLibrary, kit_name_of
-from .events import ALL_OFF, NOTE_OFF, NOTE_ON, EventQueue
+from .events import NOTE_OFF, EventRing
 from .mixer import Mixer
 from .renderer import RenderRequest, SyncRenderer
 from .renderer_process import RendererProcess
@@ -48,7 +48,7 @@ class Instrument:
                  synchronous: bool = False, max_voices: int = 32, n_slots: int = 8,
                  max_block: int = 4096, per_pad_outputs: bool = False, renderer_threads: int | None = None,
                  synth=None, renderer_nice: int = 15, renderer_standby: bool = False,
-                 allow_dirs: list[str | Path] | None = None):
+                 allow_dirs: list[str | Path] | None = None, timing: str = "constant"):
         self.sample_rate = int(sample_rate)
         # folders analyze_file may read (None: the user's sample and kit folders, file_guard.py)
         self.allow_dirs = None if allow_dirs is None else [Path(d) for d in allow_dirs]
@@ -77,9 +77,9 @@ class Instrument:
         layout = RingLayout(n_pads=n_pads, n_slots=n_slots, n_bufs=n_slots + 12,
                             buf_len=dsp.max_hit_len(self.sample_rate, N_SAMPLES))
         self.ring = Ring.create(layout, shared=not synchronous)
+        self.events = EventRing(1024, shared=not synchronous)
         self.mixer = Mixer(self.ring, self.sample_rate, max_voices=max_voices, max_block=max_block,
-                           per_pad_outputs=per_pad_outputs)
-        self.events = EventQueue(1024)
+                           per_pad_outputs=per_pad_outputs, events=self.events, timing=timing)
         rseed = None if random_model is False else int(random_model)
         try:
             if synchronous:
@@ -90,6 +90,8 @@ class Instrument:
                                                 threads=renderer_threads, nice=renderer_nice,
                                                 standby=renderer_standby)
         except Exception:
+            self.mixer.close()
+            self.events.close()
             self.ring.close()
             raise
         self.model_hash: str = self.renderer.model_hash
@@ -102,12 +104,14 @@ class Instrument:
         self.capture_armed: int | None = None
 
     # ------------------------------------------------------------ InstrumentControls
-    def trigger(self, pad: int, velocity: float) -> None:
+    def trigger(self, pad: int, velocity: float, at: int | None = None) -> None:
+        """Play ``pad`` at sample time ``at`` on the engine's clock (MIDI files, JACK MIDI frames
+        plus the timing mode's latency); None stamps it on arrival (``Mixer.stamp``)."""
         p = self._pad_index(pad)
         v = self._unit(velocity)
         if p is None or v is None:
             return
-        if v > 0.0 and not self.events.push(NOTE_ON, p, v):
+        if v > 0.0 and not self.mixer.note_on(p, v, self.mixer.stamp() if at is None else int(at)):
             self.counters["dropped_events"] += 1
         elif v > 0.0:
             for cb in self._hit_subs:   # after the push: a listener never delays the sound
@@ -122,8 +126,8 @@ class Instrument:
             self.events.push(NOTE_OFF, p, 0.0)
 
     def all_off(self) -> None:
-        """Panic: fade every voice out (added to the contract)."""
-        self.events.push(ALL_OFF, 0, 0.0)
+        """Panic: fade every voice out at once (added to the contract)."""
+        self.mixer.all_off(-1)
 
     def _checked(self, name: str, allowed, value, what: str) -> float | None:
         """``value`` as a 0..1 float when ``name`` is one of ``allowed``; else counted as bad input."""
@@ -159,7 +163,7 @@ class Instrument:
         if v is None:
             return
         if name == "master":
-            self.mixer.master = gain_to_amp(v)
+            self.mixer.set_master(gain_to_amp(v))
             self._master = v
         self._notify(0, name, v)
 
@@ -464,7 +468,9 @@ class Instrument:
         if r is not None:
             r.close()
         if getattr(self, "ring", None) is not None:
-            self.mixer = None  # type: ignore[assignment]  # views into the ring go first
+            self.mixer.close()             # the core holds pointers into the ring: it goes first
+            self.mixer = None  # type: ignore[assignment]
+            self.events.close()
             self.ring.close()
             self.ring = None  # type: ignore[assignment]
 

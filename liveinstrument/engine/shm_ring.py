@@ -16,6 +16,9 @@ map, no voices on it, and the reader has acked a map without it), then bumps
 ``seq`` to odd, updates the map, bumps ``seq`` to even. The reader copies the
 map only when it sees the same even ``seq`` before and after the copy, so it
 never adopts a half-written map; audio is complete before the map points at it.
+The writer's seq/map stores go through the C core (``rt_seq_publish``: a release fence
+after the odd seq, a release store of the even one) and the reader in the core uses
+acquire loads, so the order holds on weakly ordered CPUs (ARM64) as well as on x86.
 """
 from __future__ import annotations
 
@@ -120,13 +123,12 @@ class Ring:
     # ------------------------------------------------------------ writer side (renderer)
     def publish(self, pad: int, slot_bufs: np.ndarray | list[int], n_rr: int, gen: int | None = None) -> None:
         """Point the pad's slots at buffers already written (seqlock: odd while editing)."""
-        h = self.hdr[pad]
-        h[SEQ] += 1
-        self.slot_map[pad, :] = slot_bufs
-        h[N_RR] = n_rr
-        if gen is not None:
-            h[GEN] = gen
-        h[SEQ] += 1
+        from .native_core import lib
+        m = np.ascontiguousarray(slot_bufs, np.int64)
+        if m.size != self.layout.n_slots:
+            raise ValueError(f"slot map needs {self.layout.n_slots} entries, got {m.size}")
+        lib().rt_seq_publish(self.hdr[pad].ctypes.data, H_SLOTS, m.ctypes.data, m.size, int(n_rr),
+                             -1 if gen is None else int(gen), N_RR, GEN)
 
     def write_buffer(self, pad: int, buf: int, audio: np.ndarray) -> None:
         """Copy a hit into a (free) buffer; zero the rest so a stale tail can never play."""
