@@ -61,7 +61,13 @@
     for (const p of targets) {
       if (!p) continue;
       if (name in p) p[name] = value;
-      if (p.pad === st.selected && !(performance.now() - (st.moved[name] || 0) < HOLD_MS)) showParam(name, value);
+      if (p.pad !== st.selected) continue;
+      const held = HOLD_MS - (performance.now() - (st.moved[name] || 0));
+      if (held <= 0) showParam(name, value);
+      else {          // being moved here: show the newest value once the hand lets go
+        clearTimeout(st.moved[`_t${name}`]);
+        st.moved[`_t${name}`] = setTimeout(() => { const q = st.pads[st.selected - 1]; if (q) showParam(name, q[name]); }, held + 20);
+      }
     }
     if (pad > 0 && ["kick", "snare", "cymbal", "variation", "variation_y", "tune", "decay", "generate", "new_direction"].includes(name)) {
       const el = padEl(pad); if (el) el.classList.add("busy");
