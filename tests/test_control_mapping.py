@@ -191,8 +191,10 @@ def test_junk_sysex_and_engine_errors_are_counted_never_raised() -> None:
                 [0xF8], [0xC0, 5], [0x90, 36, 100]):
         r.feed(msg)
     s = r.stats.snapshot()
-    assert s["sysex"] == 1 and s["junk"] == 4 and s["system"] == 1 and s["errors"] == 1
-    assert s["unmapped"] == 1  # program change
+    # Parsed like a hardware synth (MidiStream): 0xF8 is a real-time byte, and the 200 (0xC8)
+    # inside [0x90, 200, 1] is a status byte that starts a program change on channel 9.
+    assert s["sysex"] == 1 and s["junk"] == 4 and s["realtime"] == 1 and s["errors"] == 1
+    assert s["unmapped"] == 2  # the two program changes
 
 
 # -- MIDI learn -------------------------------------------------------------------------
