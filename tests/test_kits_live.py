@@ -46,7 +46,10 @@ def home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def inst(home):
     from liveinstrument.engine.instrument import Instrument
-    with Instrument(n_pads=4, random_model=0, seed=3) as i:
+    from liveinstrument.engine.audio_out import NullOut
+    # The instrument as `drumgan live --audio-device null` runs it: an audio clock (NullOut)
+    # adopts each published map, which is what frees the ring's buffers for the next renders.
+    with Instrument(n_pads=4, random_model=0, seed=3) as i, NullOut(i):
         assert i.wait_ready(60.0)
         yield i
 
@@ -62,7 +65,6 @@ def _z(inst, pad: int) -> np.ndarray:
     return inst.pads[pad - 1].z_center.copy()
 
 
-@pytest.mark.xfail(strict=False, reason="open bug (#16/#15 merge): after load -> next -> prev, save and undo, pad 1 keeps an old sound in the ring (its newest request, which carries stored kit audio, is never rendered), so the final wait_ready times out; every kit-state assertion before it passes")
 def test_osc_save_load_next_prev_and_undo(inst, osc, home: Path) -> None:
     client, cs = osc
     inst.set_param(1, "kick", 0.25)
