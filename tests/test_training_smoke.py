@@ -251,7 +251,13 @@ def test_gan_main_tiny_schedule_and_resume(tiny_set, classifier_run, tmp_path, c
     assert len(list((run_dir / "samples").glob("*.png"))) == 1
     assert (run_dir / "log.csv").read_text().startswith("step,kimg,scale,alpha")
     # resumed with the classifier guide on (the shipped soft-label classifier listens)
-    assert main(base + ["--resume", str(run_dir), "--kimg", *["0.002"] * 5, "0.004", "--guide-weight", "1"]) == 0
+    # resumed without --export: the EMA G goes into the run folder, never over shipped weights
+    no_export = [a for a in base if a not in ("--export", str(export))]
+    before = export.read_bytes()
+    assert main(no_export + ["--resume", str(run_dir), "--kimg", *["0.002"] * 5, "0.004", "--guide-weight", "1"]) == 0
+    assert export.read_bytes() == before
+    export = run_dir / "generator.safetensors"
+    assert_fp16_safetensors(export)
     assert json.loads((run_dir / "state.json").read_text())["step"] == 7
     last = (run_dir / "log.csv").read_text().strip().splitlines()
     assert last[0].split(",")[-3:-1] == ["guide", "click"]

@@ -483,8 +483,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kimg", type=float, nargs=6, default=None, metavar="K",
                    help="thousands of samples per scale (6 values)")
     p.add_argument("--hours", type=float, default=None, help="stop after this many hours of this run")
-    p.add_argument("--export", default=str(paths.models_out_dir() / "generator.safetensors"),
-                   help="where the EMA generator is exported at each checkpoint and at the end")
+    p.add_argument("--export", default=None, metavar="FILE",
+                   help="where the EMA generator is exported at each checkpoint and at the end "
+                        "(default: RUN_DIR/generator.safetensors; copy it into models/ to ship it, "
+                        "so a run never overwrites the shipped weights by accident)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--gp-every", type=int, default=None, metavar="N",
                    help="apply the gradient penalty every N critic steps (default 4; 1 is steadier, slower)")
@@ -565,6 +567,7 @@ def main(args) -> int:
             print(f"unknown --diffaug policy {sorted(unknown)}: choose from {','.join(POLICIES)} or 'none'")
             return 2
     run_dir = Path(args.run_dir)
+    export = Path(args.export) if args.export else run_dir / "generator.safetensors"
     data = RealSet(args.data, args.labels, cfg.augment_copies, cfg.seed, device=device,
                    log=print if is_main else (lambda *a: None))
     try:
@@ -629,16 +632,16 @@ def main(args) -> int:
                             w=f"{stats['wdist']:.2f}", **({"rate": rate} if rate != "-" else {}))
             if tr.step % cfg.ckpt_every == 0:
                 tr.save()
-                tr.export(Path(args.export))
+                tr.export(export)
             if tr.step % cfg.sample_every == 0:
                 tr.snapshot(scale, alpha)
     if is_main:
         tr.save()
-        tr.export(Path(args.export))
+        tr.export(export)
         scale, alpha = tr.position()
         tr.snapshot(scale, alpha)
         print(f"stopped at step {tr.step}, {tr.kimg_done:.1f}/{total_kimg:.0f} kimg; checkpoint in {run_dir}; "
-              f"EMA generator exported to {args.export}")
+              f"EMA generator exported to {export}")
     if world > 1:
         import torch.distributed as dist
         dist.destroy_process_group()
