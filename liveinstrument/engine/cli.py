@@ -264,6 +264,11 @@ def preflight(args) -> str | None:
             args.kit = str(paths.resolve_kit(args.kit))
         except FileNotFoundError as exc:
             return str(exc)
+        from .state import load_kit
+        try:
+            load_kit(args.kit)            # every bad field is one line, before the engine starts
+        except (OSError, ValueError) as exc:
+            return f"{exc} (fix the kit file, or leave out --kit for the default kit)"
     if getattr(args, "mapping", None):
         from ..control.mapping import MappingError, load_mapping
         try:

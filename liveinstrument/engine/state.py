@@ -109,17 +109,44 @@ class Pad:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Pad":
+    def from_dict(cls, d: dict, where: str = "pad") -> "Pad":
+        """A pad from a kit entry. A value of the wrong type, or a NaN/infinite one, is a
+        ValueError naming ``where`` and the field; a control outside its range is clamped with
+        one warning line; a missing field keeps its default."""
         pad = cls()
         for k, v in d.items():
             if k in ("z_center", "e1", "e2"):
-                a = np.asarray(v, dtype=np.float32).reshape(-1)
+                try:
+                    a = np.asarray(v, dtype=np.float32).reshape(-1)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{where}: '{k}' must be a list of {LATENT_DIM} numbers") from None
                 if a.size != LATENT_DIM:
-                    raise ValueError(f"pad {d.get('name')}: {k} has {a.size} values, expected {LATENT_DIM}")
+                    raise ValueError(f"{where}: '{k}' has {a.size} values, expected {LATENT_DIM}")
+                if not np.isfinite(a).all():
+                    raise ValueError(f"{where}: '{k}' holds NaN or infinite values")
                 setattr(pad, k, a)
+            elif k == "name":
+                pad.name = str(v)[:64]
             elif hasattr(pad, k):
-                setattr(pad, k, type(getattr(pad, k))(v))
+                setattr(pad, k, _kit_value(where, k, v, getattr(pad, k)))
         return pad
+
+
+# the ranges a kit file's pad fields may take (unit controls are 0..1)
+_INT_RANGE = {"note": (0, 127), "choke": (0, 64), "seed": (0, 2**31 - 1)}
+
+
+def _kit_value(where: str, k: str, v, default):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{where}: '{k}' must be a number, got {v!r}")
+    if not math.isfinite(float(v)):
+        raise ValueError(f"{where}: '{k}' is {v!r}; give a number between 0 and 1")
+    lo, hi = _INT_RANGE.get(k, (0.0, 1.0))
+    if not lo <= v <= hi:
+        import logging
+        logging.getLogger(__name__).warning("%s: '%s' %r is outside %s..%s; clamped", where, k, v, lo, hi)
+        v = min(max(v, lo), hi)
+    return type(default)(v)
 
 
 def _designed_kit_docs() -> list[dict]:
@@ -262,20 +289,52 @@ def _atomic_write(path: Path, data: bytes) -> None:
         pass
 
 
+MAX_KIT_PADS = 128          # shared memory is sized per pad: a kit may not ask for more
+
+
 def load_kit(path: str | Path) -> tuple[list[Pad], str, dict[int, np.ndarray], dict]:
-    """Read a kit: (pads, model_hash, raw slot audio per pad index [slots, N], whole doc)."""
+    """Read a kit: (pads, model_hash, raw slot audio per pad index [slots, N], whole doc).
+    Every problem is one ValueError line naming the file, the pad and the field; stored audio
+    must lie inside the kit's folder."""
     import soundfile as sf
     p = Path(path)
-    doc = yaml.safe_load(p.read_text())
-    if not isinstance(doc, dict) or "pads" not in doc:
+    try:
+        doc = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{p}: not valid YAML{at} ({getattr(exc, 'problem', None) or 'parse error'})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{p}: not a text file (a kit is a YAML file)") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("pads"), list):
         raise ValueError(f"{p}: not a DrumGAN kit file (no 'pads' list)")
+    if not 1 <= len(doc["pads"]) <= MAX_KIT_PADS:
+        raise ValueError(f"{p}: a kit has 1 to {MAX_KIT_PADS} pads, this one {len(doc['pads'])}")
+    folder = p.parent.resolve()
     pads, raw = [], {}
     for i, d in enumerate(doc["pads"]):
-        pads.append(Pad.from_dict({k: v for k, v in d.items() if k not in ("audio", "captured")}))
+        where = f"{p.name}: pad {i + 1}"
+        if not isinstance(d, dict):
+            raise ValueError(f"{where}: expected a mapping of fields, got {type(d).__name__}")
+        if isinstance(d.get("name"), str):
+            where += f" ({d['name'][:32]})"
+        pads.append(Pad.from_dict({k: v for k, v in d.items() if k not in ("audio", "captured")}, where))
         if d.get("audio"):
-            a, _ = sf.read(str(p.parent / d["audio"]), dtype="float32", always_2d=True)
+            f = _inside(folder, d["audio"], where, "audio")
+            try:
+                a, _ = sf.read(str(f), dtype="float32", always_2d=True)
+            except Exception as exc:  # soundfile raises its own error type for unreadable files
+                raise ValueError(f"{where}: audio {d['audio']!r} cannot be read ({exc})") from None
             raw[i] = np.ascontiguousarray(a.T)
     return pads, str(doc.get("model_hash", "")), raw, doc
+
+
+def _inside(folder: Path, rel, where: str, what: str) -> Path:
+    """``folder / rel`` if it stays inside ``folder`` (a kit's files never point outside it)."""
+    f = (folder / str(rel)).resolve()
+    if not f.is_relative_to(folder):
+        raise ValueError(f"{where}: {what} path {rel!r} leaves the kit's folder")
+    return f
 
 
 def load_captured(path: str | Path, doc: dict) -> dict[int, np.ndarray]:
@@ -284,7 +343,15 @@ def load_captured(path: str | Path, doc: dict) -> dict[int, np.ndarray]:
     out = {}
     for i, d in enumerate(doc.get("pads", [])):
         f = d.get("captured") if isinstance(d, dict) else None
-        if f and (Path(path).parent / f).exists():
-            a, _ = sf.read(str(Path(path).parent / f), dtype="float32", always_2d=True)
+        if not f:
+            continue
+        try:
+            fp = _inside(Path(path).parent.resolve(), f, f"pad {i + 1}", "captured")
+        except ValueError as exc:
+            import logging
+            logging.getLogger(__name__).warning("%s: %s (skipped)", path, exc)
+            continue
+        if fp.exists():
+            a, _ = sf.read(str(fp), dtype="float32", always_2d=True)
             out[i] = a[:, 0].copy()
     return out
