@@ -37,16 +37,23 @@ class Player:
         self.buf = np.zeros(0, np.float32)
         self.pos = 0
         self.start_frame = -1
+        self.gaps = 0          # cycles this client missed while playing (a hole in the input)
+        self._last = -1
         self.go = threading.Event()
         self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(lambda d: setattr(self, "gaps", self.gaps + 1))
 
     def _process(self, frames):
         out = self.port.get_array()
         if not self.go.is_set() or self.pos >= self.buf.size:
             out.fill(0.0)
             return
+        t = self.client.last_frame_time
         if self.start_frame < 0:
-            self.start_frame = self.client.last_frame_time
+            self.start_frame = t
+        elif t != self._last + frames:
+            self.gaps += 1
+        self._last = t
         # indexed by JACK frame time: a cycle lost to an xrun skips its samples instead of
         # shifting every later onset (buffer sample i plays at frame start_frame + i)
         i = self.client.last_frame_time - self.start_frame
@@ -100,8 +107,12 @@ class Recorder:
     def _process(self, frames):
         if not self.on.is_set():
             return
+        t = self.client.last_frame_time
         if self.start_frame < 0:
-            self.start_frame = self.client.last_frame_time
+            self.start_frame = t
+        elif t != self._last + frames:
+            self.gaps += 1
+        self._last = t
         i = self.client.last_frame_time - self.start_frame      # by frame time, as the player
         if i + frames <= self.buf.size:
             self.buf[i:i + frames] = self.port.get_array()
@@ -170,37 +181,53 @@ def test_beatbox_hits_follow_input_onsets(rig, tmp_path):
     inst, cap, out, player, srv = rig
     labels = ["kick", "snare", "cymbal", "cymbal", "kick", "snare"]
     rec_in = _write_input(tmp_path / "beatbox.wav", labels)
-    n0, hits0, log0 = cap.counters["beatbox_hits"], inst.mixer.hits, len(cap.log)
-    rec = Recorder(srv.name, rec_in.audio.size / SR + 1.5)
-    try:
-        rec.connect()
-        rec.on.set()
-        time.sleep(0.1)
-        f0 = player.play_wav(tmp_path / "beatbox.wav")
-        time.sleep(0.4)
-        rec.on.clear()
-        y = rec.buf[:rec.n]
-        entries = list(cap.log)[log0:]
-        assert cap.counters["beatbox_hits"] - n0 == len(labels), entries
-        assert inst.mixer.hits - hits0 == len(labels)
-        assert [e["class"] for e in entries] == labels          # which pad: the class asked for
-        assert [e["pad"] for e in entries] == [{"kick": 1, "snare": 2, "cymbal": 3}[c] for c in labels]
-        # detected onsets line up with the WAV's onsets (+-10 ms) relative to the first one
-        rel = np.array([e["onset"] for e in entries]) - entries[0]["onset"]
-        assert np.all(np.abs(rel - (rec_in.onsets - rec_in.onsets[0])) <= 441), rel
-        # a drum sounds at each input onset, within the budget (the output is silent between hits)
-        lat = []
-        for o in rec_in.onsets:
-            k = f0 + int(o) - rec.start_frame
-            assert k > 0 and np.all(y[max(0, k - 2000):k] == 0.0), "output not silent before the onset"
-            nz = np.flatnonzero(y[k:k + SR // 4])
-            assert nz.size, f"no drum after input onset at {o}"
-            lat.append(nz[0] * 1000 / SR)
-        print("onset -> drum latency ms:", np.round(lat, 2), [round(e["decision_delay_ms"], 2) for e in entries], np.diff([e["onset"] for e in entries]), np.diff(rec_in.onsets))
-        assert max(lat) <= LATENCY_BUDGET_MS, lat
-        assert np.all(np.isfinite(y)) and np.max(np.abs(y)) <= 1.0
-    finally:
-        rec.close()
+    # A take during which JACK reported an xrun, or the test's own Python player missed a cycle
+    # (a hole punched into the input reads as an extra onset), is replayed; an undisturbed take
+    # must pass as it is. All takes disturbed: the machine was too loaded to judge.
+    for take in range(5):
+        n0, hits0, log0 = cap.counters["beatbox_hits"], inst.mixer.hits, len(cap.log)
+        gaps0 = player.gaps
+        rec = Recorder(srv.name, rec_in.audio.size / SR + 1.5)
+        try:
+            rec.connect()
+            rec.on.set()
+            time.sleep(0.1)
+            f0 = player.play_wav(tmp_path / "beatbox.wav")
+            time.sleep(0.4)
+            rec.on.clear()
+            disturbed = rec.xruns > 0 or player.gaps > gaps0
+            if disturbed:
+                print(f"take {take}: disturbed (xruns {rec.xruns}, player gaps {player.gaps - gaps0}); replaying")
+                time.sleep(1.0)
+                continue
+            _check_beatbox_take(inst, cap, rec, f0, rec_in, labels, n0, hits0, log0)
+            return
+        finally:
+            rec.close()
+    pytest.fail("every take was disturbed by xruns or missed player cycles: the machine was too loaded")
+
+
+def _check_beatbox_take(inst, cap, rec, f0, rec_in, labels, n0, hits0, log0) -> None:
+    y = rec.buf[:rec.n]
+    entries = list(cap.log)[log0:]
+    assert cap.counters["beatbox_hits"] - n0 == len(labels), entries
+    assert inst.mixer.hits - hits0 == len(labels)
+    assert [e["class"] for e in entries] == labels          # which pad: the class asked for
+    assert [e["pad"] for e in entries] == [{"kick": 1, "snare": 2, "cymbal": 3}[c] for c in labels]
+    # detected onsets line up with the WAV's onsets (+-10 ms) relative to the first one
+    rel = np.array([e["onset"] for e in entries]) - entries[0]["onset"]
+    assert np.all(np.abs(rel - (rec_in.onsets - rec_in.onsets[0])) <= 441), rel
+    # a drum sounds at each input onset, within the budget (the output is silent between hits)
+    lat = []
+    for o in rec_in.onsets:
+        k = f0 + int(o) - rec.start_frame
+        assert k > 0 and np.all(y[max(0, k - 2000):k] == 0.0), "output not silent before the onset"
+        nz = np.flatnonzero(y[k:k + SR // 4])
+        assert nz.size, f"no drum after input onset at {o}"
+        lat.append(nz[0] * 1000 / SR)
+    print("onset -> drum latency ms:", np.round(lat, 2), [round(e["decision_delay_ms"], 2) for e in entries])
+    assert max(lat) <= LATENCY_BUDGET_MS, lat
+    assert np.all(np.isfinite(y)) and np.max(np.abs(y)) <= 1.0
 
 
 def test_analyze_to_pad_from_input(rig, tmp_path):
