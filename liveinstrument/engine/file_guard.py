@@ -39,3 +39,28 @@ def check_readable(path: str, allowed: list[Path]) -> Path:
         raise RefusedPath(f"{path}: {st.st_size // 2**20} MB is over the {MAX_BYTES // 2**20} MB limit "
                           "for a one-shot")
     return real
+
+
+def check_writable(path: str | Path, allowed: list[Path], *, folder: bool = False) -> Path:
+    """The resolved ``path`` when the instrument may write it (a file, or with ``folder`` a
+    directory to write files into), else :class:`RefusedPath`: it must resolve (links
+    followed) inside one of ``allowed``, and what is already there must be a regular file
+    (a directory with ``folder``), never a FIFO, a device or a link out of the folder."""
+    p = str(path)
+    if not p or len(p) > MAX_PATH or "\0" in p:
+        raise RefusedPath("not a usable file path")
+    real = Path(os.path.realpath(os.path.expanduser(p)))
+    roots = [Path(os.path.realpath(a)) for a in allowed]
+    if not any(real == r or r in real.parents for r in roots):
+        raise RefusedPath(f"{path}: outside the folders the instrument writes to "
+                          f"({', '.join(map(str, roots))})")
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return real
+    except OSError as exc:
+        raise RefusedPath(f"{path}: {exc.strerror}") from None
+    ok = stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode)
+    if not ok:
+        raise RefusedPath(f"{path}: not a {'folder' if folder else 'regular file'}")
+    return real

@@ -27,8 +27,8 @@ from .mixer import Mixer
 from .renderer import RenderRequest, SyncRenderer
 from .renderer_process import RendererProcess
 from .shm_ring import GEN, N_RR, SEQ, Ring, RingLayout
-from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, load_captured, load_kit, pan_to_lr,
-                    random_directions, save_kit, tune_to_semitones)
+from .state import (MIXER_PARAMS, Pad, default_kit, gain_to_amp, kit_audio_dir, load_captured, load_kit,
+                    pan_to_lr, random_directions, tune_to_semitones, write_captured, write_kit_file)
 
 log = logging.getLogger("drumgan.engine")
 MAX_ANALYSES = 2          # file analyses at once: each loads a file and asks the renderer's E
@@ -288,29 +288,36 @@ class Instrument:
             time.sleep(0.002)
         return False
 
-    def save_kit(self, path: str | Path) -> Path:
-        raw = self.renderer.raw_audio()
+    def save_kit(self, path: str | Path, *, within: list[str | Path] | None = None) -> Path:
+        """Write the kit to ``path`` (YAML) with its audio in ``<stem>_audio/``. The renderer
+        writes the raw audio it holds itself (only file names come back); the captured audio
+        and the YAML are written here. Every file stays inside ``within`` (default: the kit
+        file's own folder; named saves pass the user's kit folder), checked by file_guard.py."""
+        from .file_guard import check_writable
+        p = Path(path)
+        roots = [Path(d) for d in within] if within else [p.parent]
+        audio_dir = check_writable(kit_audio_dir(p), roots, folder=True)
+        kit_file = check_writable(p, roots)
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        names = self.renderer.write_audio(audio_dir, roots)
         with self._lock:
-            pads = [Pad.from_dict(p.to_dict()) for p in self.pads]
+            pads = [Pad.from_dict(pd.to_dict()) for pd in self.pads]
             captured = dict(self.captured)
-        return save_kit(path, pads, self.model_hash, raw, {"engine_sample_rate": self.sample_rate},
-                        captured=captured)
+        return write_kit_file(kit_file, pads, self.model_hash, names, write_captured(audio_dir, captured),
+                              {"engine_sample_rate": self.sample_rate})
 
-    def export_pad(self, pad: int, path: str | Path, sample_rate: int = SAMPLE_RATE) -> Path:
-        """Write the pad's main sound (tune and decay applied) as a WAV file."""
-        from ..audio_io import write_wav
+    def export_pad(self, pad: int, path: str | Path, sample_rate: int = SAMPLE_RATE, *,
+                   within: list[str | Path] | None = None) -> Path:
+        """Write the pad's main sound (tune and decay applied) as a WAV file; the renderer, which
+        holds the raw audio, writes it (inside ``within``, default the file's own folder)."""
         p = self._pad_index(pad)
         if p is None:
             raise ValueError(f"no pad {pad}")
-        raw = self.renderer.raw_audio().get(p)
-        if raw is None:
-            raise RuntimeError(f"pad {pad} has no rendered sound yet")
-        pd = self.pads[p]
-        hit = dsp.shape_hit(raw[0], tune_to_semitones(pd.tune), pd.decay, sample_rate,
-                            dsp.max_hit_len(sample_rate, N_SAMPLES))
-        end = int(np.flatnonzero(np.abs(hit) > 1e-6)[-1]) + 1 if np.any(hit) else 1
-        write_wav(path, hit[:end], sample_rate)
-        return Path(path)
+        with self._lock:
+            pd = self.pads[p]
+            tune_st, decay = tune_to_semitones(pd.tune), pd.decay
+        roots = [Path(d) for d in within] if within else [Path(path).parent]
+        return Path(self.renderer.export_pad(p, path, int(sample_rate), tune_st, decay, roots))
 
     # ------------------------------------------------------------ kits live, undo
     def save_kit_named(self, name: str | None = None, *, new: bool = False) -> bool:
@@ -377,10 +384,10 @@ class Instrument:
         return self.kits.submit(f"load '{name}'", lambda: self._load_job(path), kind="load")
 
     def _save_job(self, name: str) -> str:
-        from ..paths import user_kit_path
+        from ..paths import kits_dir, user_kit_path
         if not isinstance(self.renderer, SyncRenderer):
             self.wait_ready(10.0)         # the stored audio matches the controls being saved
-        path = self.save_kit(user_kit_path(name))
+        path = self.save_kit(user_kit_path(name), within=[kits_dir()])
         self.kits.set_current(name, path)
         return f"saved kit '{name}' to {path}"
 

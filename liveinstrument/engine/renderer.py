@@ -77,7 +77,8 @@ def load_synth(models_dir: str | Path | None, random_seed: int | None = None, de
 
 
 class RenderCore:
-    def __init__(self, synth: Any, ring: Ring, sample_rate: int):
+    def __init__(self, synth: Any, ring: Ring, sample_rate: int,
+                 interrupt: Callable[[], bool] | None = None):
         self.synth = synth
         self.ring = ring
         self.sr = sample_rate
@@ -101,7 +102,7 @@ class RenderCore:
         # per published main sound: (submit->received, received->G start, G, shape+write+publish) seconds
         self.ready_breakdown: list[tuple[float, float, float, float]] = []
         self.n_preempted = 0
-        self.interrupt: Callable[[], bool] | None = None            # true: a newer request is waiting
+        self.interrupt = interrupt                                  # true: a newer request is waiting
         self.rr_batch = RR_BATCH_GPU if str(getattr(synth, "device", "cpu")).startswith("cuda") else RR_BATCH_CPU
 
     def adopt_ring(self) -> None:
@@ -287,7 +288,17 @@ class SyncRenderer:
             self.core.run_until_idle()
 
     def raw_audio(self, timeout: float = 0.0) -> dict[int, np.ndarray]:
+        """A copy of every rendered pad's generator output (diagnostics; saving uses
+        :meth:`write_audio`, which writes the files without handing the audio out)."""
         return _raw_of(self.core)
+
+    def write_audio(self, audio_dir: str | Path, allowed: list[str | Path],
+                    timeout: float = 0.0) -> dict[int, str]:
+        return write_raw_audio(self.core, audio_dir, allowed)
+
+    def export_pad(self, pad: int, path: str | Path, sample_rate: int, tune_st: float, decay: float,
+                   allowed: list[str | Path], timeout: float = 0.0) -> str:
+        return export_main_sound(self.core, pad, path, sample_rate, tune_st, decay, allowed)
 
     def encode(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.synth.encode(audio[None])
@@ -306,6 +317,34 @@ def _raw_of(core: RenderCore) -> dict[int, np.ndarray]:
         n = int(np.argmin(ok)) if not ok.all() else k      # leading contiguous valid slots
         out[p] = core.raw[p, :max(n, 1)].copy()
     return out
+
+
+# ---------------------------------------------------------------- files from the raw audio it owns
+def write_raw_audio(core: RenderCore, audio_dir: str | Path, allowed: list[str | Path]) -> dict[int, str]:
+    """Write every rendered pad's generator output into a kit's audio folder (one channel per
+    round-robin slot, named by content, :func:`state.write_kit_audio`): pad index -> path
+    relative to the kit file. The folder must lie inside ``allowed`` (file_guard.py)."""
+    from .file_guard import check_writable
+    from .state import raw_audio_stem, write_kit_audio
+    d = check_writable(audio_dir, [Path(a) for a in allowed], folder=True)
+    d.mkdir(parents=True, exist_ok=True)
+    return {p: write_kit_audio(d, raw_audio_stem(p), raw.T) for p, raw in _raw_of(core).items()}
+
+
+def export_main_sound(core: RenderCore, p: int, path: str | Path, sample_rate: int, tune_st: float,
+                      decay: float, allowed: list[str | Path]) -> str:
+    """Write pad ``p``'s (0-based) main sound as a hit plays it (tune and decay applied) as a
+    WAV file at ``sample_rate``, trimmed after its last audible sample; the path written."""
+    from ..audio_io import write_wav
+    from .file_guard import check_writable
+    if core.req[p] is None or not core.raw_ok[p, 0]:
+        raise RuntimeError(f"pad {p + 1} has no rendered sound yet")
+    out = check_writable(path, [Path(a) for a in allowed])
+    hit = dsp.shape_hit(core.raw[p, 0], tune_st, decay, sample_rate,
+                        dsp.max_hit_len(sample_rate, core.raw.shape[2]))
+    end = int(np.flatnonzero(np.abs(hit) > 1e-6)[-1]) + 1 if np.any(hit) else 1
+    write_wav(out, hit[:end], sample_rate)
+    return str(out)
 
 
 # The renderer process and its supervised parent-side handle: renderer_process.py.

@@ -28,12 +28,14 @@ import sys
 import threading
 import time
 from multiprocessing.connection import wait as mp_wait
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .pad_board import PadBoard
-from .renderer import IDLE_POLL_S, RenderCore, RenderRequest, _raw_of, default_threads, load_synth
+from .renderer import (IDLE_POLL_S, RenderCore, RenderRequest, _raw_of, default_threads,
+                       export_main_sound, load_synth, write_raw_audio)
 from .shm_ring import Ring, RingLayout
 
 log = logging.getLogger("drumgan.engine")
@@ -118,11 +120,11 @@ def _renderer_main(shm_name: str, layout: dict, board_shared: tuple, sample_rate
             raw_in[m[1]] = (m[2], m[3])
         if m[0] == "stop":
             return
-    core = RenderCore(synth, ring, sample_rate)
-    core.adopt_ring()
     seen_changes = [-1]
     # a waiting message or a changed pad preempts background (round-robin) renders
-    core.interrupt = lambda: board.changes() != seen_changes[0] or not req_q.empty()
+    core = RenderCore(synth, ring, sample_rate,
+                      interrupt=lambda: board.changes() != seen_changes[0] or not req_q.empty())
+    core.adopt_ring()
     handled = np.full(board.n_pads, -1, np.int64)
     # pads whose current sound is already in the ring (a takeover) are re-rendered after the
     # changed ones, so the replacement rebuilds its own copy of the raw audio without delaying
@@ -154,6 +156,14 @@ def _renderer_main(shm_name: str, layout: dict, board_shared: tuple, sample_rate
                 raw_in[m[1]] = (m[2], m[3])
             elif kind == "rawaudio":
                 rep_q.put(("rawaudio", m[1], _raw_of(core)))
+            elif kind in ("writeaudio", "exportpad"):
+                # the raw audio stays here: the files are written by its owner, and only their
+                # names (or one line saying why not) go back over the pipe
+                try:
+                    fn = write_raw_audio if kind == "writeaudio" else export_main_sound
+                    rep_q.put(("written", m[1], fn(core, *m[2:]), None))
+                except Exception as exc:  # noqa: BLE001 - one line back to the asker
+                    rep_q.put(("written", m[1], None, f"{exc.__class__.__name__}: {exc}"))
             elif kind == "encode":
                 try:
                     z, c = synth.encode(m[2][None])
@@ -325,7 +335,28 @@ class RendererProcess:
         pass  # the process polls refills itself
 
     def raw_audio(self, timeout: float = 30.0) -> dict[int, np.ndarray]:
+        """A copy of every rendered pad's generator output, pickled back over the pipe (MBs:
+        diagnostics only; saving uses :meth:`write_audio`)."""
         return self._ask("rawaudio", timeout=timeout)[2]
+
+    def write_audio(self, audio_dir: str | Path, allowed: list[str | Path],
+                    timeout: float = 30.0) -> dict[int, str]:
+        """Have the renderer write the raw audio it holds into a kit's audio folder (inside
+        ``allowed``); pad index -> path relative to the kit. Only the names cross the pipe."""
+        return self._written(self._ask("writeaudio", str(audio_dir), [str(a) for a in allowed],
+                                       timeout=timeout))
+
+    def export_pad(self, pad: int, path: str | Path, sample_rate: int, tune_st: float, decay: float,
+                   allowed: list[str | Path], timeout: float = 30.0) -> str:
+        """Have the renderer write pad ``pad``'s (0-based) main sound as a WAV file."""
+        return self._written(self._ask("exportpad", pad, str(path), int(sample_rate), float(tune_st),
+                                       float(decay), [str(a) for a in allowed], timeout=timeout))
+
+    @staticmethod
+    def _written(msg):
+        if msg[2] is None:
+            raise RuntimeError(msg[3])
+        return msg[2]
 
     def stats(self, timeout: float = 10.0) -> dict:
         d = self._ask("stats", timeout=timeout)[2]

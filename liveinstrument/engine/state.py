@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from ..atomic_write import write_atomic
 from ..latent import orthonormal_pair as random_directions  # noqa: F401 (re-exported for the engine)
 from ..signal import LATENT_DIM, N_CLASSES, sliders_to_classes
 
@@ -206,10 +205,52 @@ def default_kit(n_pads: int = 16, seed: int = 0) -> list[Pad]:
 KIT_VERSION = 1
 
 
+def kit_audio_dir(path: str | Path) -> Path:
+    """The folder a kit file keeps its audio in: ``<stem>_audio`` next to it."""
+    p = Path(path)
+    return p.with_name(p.stem + "_audio")
+
+
+def write_kit_audio(audio_dir: Path, stem: str, data: np.ndarray) -> str:
+    """Write ``data`` ([frames] or [frames, channels], float32) as ``<stem>-<hash>.wav`` in
+    ``audio_dir`` unless that exact file is there already; its path relative to the kit file.
+    Named by content, so a file a saved YAML points at is never rewritten."""
+    from ..signal import SAMPLE_RATE
+    blob = _wav_bytes(np.asarray(data, np.float32), SAMPLE_RATE)
+    name = f"{stem}-{hashlib.sha256(blob).hexdigest()[:12]}.wav"
+    if not (audio_dir / name).is_file():
+        write_atomic(audio_dir / name, blob, 0o644)
+    return f"{audio_dir.name}/{name}"
+
+
+def raw_audio_stem(i: int) -> str:
+    """File stem of pad ``i``'s (0-based) stored generator output."""
+    return f"pad{i + 1:02d}"
+
+
 def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict[int, np.ndarray],
              extra: dict | None = None, captured: dict[int, np.ndarray] | None = None) -> Path:
     """Write ``path`` (YAML) and ``<stem>_audio/padNN-<hash>.wav`` (raw slots, one channel each);
     ``captured`` (pad index -> mono audio a pad was analysed from) goes to ``captureNN-<hash>.wav``.
+    For callers that hold the audio themselves; the live instrument has its renderer write the
+    raw audio it owns (:func:`write_kit_audio`) and then calls :func:`write_kit_file`."""
+    audio_dir = kit_audio_dir(path)
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    names = {i: write_kit_audio(audio_dir, raw_audio_stem(i), np.asarray(a, np.float32).T)
+             for i, a in raw_audio.items() if a is not None and i < len(pads)}
+    return write_kit_file(path, pads, model_hash, names, write_captured(audio_dir, captured or {}), extra)
+
+
+def write_captured(audio_dir: Path, captured: dict[int, np.ndarray]) -> dict[int, str]:
+    """Write the captured input audio (pad index -> mono) into ``audio_dir``; pad -> relative path."""
+    return {i: write_kit_audio(audio_dir, f"capture{i + 1:02d}", np.asarray(a, np.float32).reshape(-1))
+            for i, a in captured.items() if a is not None}
+
+
+def write_kit_file(path: str | Path, pads: list[Pad], model_hash: str, audio: dict[int, str],
+                   captured: dict[int, str] | None = None, extra: dict | None = None) -> Path:
+    """Write the kit YAML naming the audio files already written (:func:`write_kit_audio`:
+    pad index -> path relative to the kit), then remove the audio files it no longer uses.
 
     Crash-safe: audio files are named by their content and written before the YAML, which
     replaces the old one in a single ``os.replace``; files the old YAML used are removed only
@@ -218,25 +259,14 @@ def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict
     from ..signal import SAMPLE_RATE
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    audio_dir = p.with_name(p.stem + "_audio")
-    audio_dir.mkdir(exist_ok=True)
-    used: set[str] = set()
-
-    def put(stem: str, data: np.ndarray) -> str:
-        blob = _wav_bytes(data, SAMPLE_RATE)
-        name = f"{stem}-{hashlib.sha256(blob).hexdigest()[:12]}.wav"
-        if not (audio_dir / name).is_file():
-            _atomic_write(audio_dir / name, blob)
-        used.add(name)
-        return f"{audio_dir.name}/{name}"
-
+    captured = captured or {}
     entries = []
     for i, pad in enumerate(pads):
         d = pad.to_dict()
-        if i in raw_audio and raw_audio[i] is not None:
-            d["audio"] = put(f"pad{i + 1:02d}", np.asarray(raw_audio[i], np.float32).T)
-        if captured and captured.get(i) is not None:
-            d["captured"] = put(f"capture{i + 1:02d}", np.asarray(captured[i], np.float32).reshape(-1))
+        if audio.get(i):
+            d["audio"] = audio[i]
+        if captured.get(i):
+            d["captured"] = captured[i]
         entries.append(d)
     doc = {"drumgan_kit": KIT_VERSION, "model_hash": model_hash, "sample_rate": SAMPLE_RATE,
            **(extra or {}), "pads": entries}
@@ -247,7 +277,9 @@ def save_kit(path: str | Path, pads: list[Pad], model_hash: str, raw_audio: dict
     # latent vectors on one line each: the file stays scannable
     _Dumper.add_representer(list, lambda dm, v: dm.represent_sequence(
         "tag:yaml.org,2002:seq", v, flow_style=len(v) > 8 and all(isinstance(x, float) for x in v)))
-    _atomic_write(p, yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=10_000).encode())
+    write_atomic(p, yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=10_000).encode(), 0o644)
+    audio_dir = kit_audio_dir(p)
+    used = {Path(r).name for r in (*audio.values(), *captured.values()) if r}
     for old in audio_dir.glob("*.wav"):      # what the replaced YAML used, now unreferenced
         if old.name not in used:
             old.unlink(missing_ok=True)
@@ -261,32 +293,6 @@ def _wav_bytes(data: np.ndarray, sample_rate: int) -> bytes:
     buf = io.BytesIO()
     sf.write(buf, data, sample_rate, format="WAV", subtype="FLOAT")
     return buf.getvalue()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, flush it to disk, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(str(path.parent), os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
 
 
 MAX_KIT_PADS = 128          # shared memory is sized per pad: a kit may not ask for more
