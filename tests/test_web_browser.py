@@ -1,7 +1,7 @@
 """The page in a real headless Chromium (Selenium) against the real Instrument and WebServer.
 
-The synchronous renderer keeps it quick; what reaches the JACK output is not checked here
-(see the report of issue 17: the JACK-recorded browser tests are still to do).
+The synchronous renderer keeps it quick; what reaches the JACK output is checked in
+tests/test_web_jack.py (pad click, kick slider, MIDI CC, dropped WAV on the recorded output).
 """
 from __future__ import annotations
 
