@@ -21,3 +21,66 @@ def test_model_files_are_safetensors_only():
     bad = [p.name for p in models.rglob("*") if p.suffix in {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"}]
     assert not bad
     assert (models / "classifier.safetensors").exists()
+
+
+# Attribute stores the rule allows, each with its reason: (file under liveinstrument/, target base).
+FOREIGN_STORE_OK = {
+    ("control/osc_guard.py", "record"),   # a logging.Filter may rewrite the record it is handed
+    ("engine/cli.py", "args"),            # argparse's Namespace: the CLI's own record of its options
+}
+
+
+def _foreign_attribute_stores(path, rel):
+    """``self.a.b = ...`` (an attribute of an object self only holds) and ``param.b = ...`` (an
+    attribute of an object a function was handed), plus ``setattr`` on either."""
+    import ast
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+
+    def foreign(node, params):
+        if isinstance(node, ast.Attribute):
+            root = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            return isinstance(root, ast.Name) and root.id == "self"
+        return isinstance(node, ast.Name) and node.id in params and (rel, node.id) not in FOREIGN_STORE_OK
+
+    def visit(node, params):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            params = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)} - {"self", "cls"}
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store) and foreign(sub.value, params):
+                    found.append(f"{rel}:{sub.lineno}: {ast.unparse(sub)} = ...")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" \
+                and node.args and foreign(node.args[0], params):
+            found.append(f"{rel}:{node.lineno}: setattr({ast.unparse(node.args[0])}, ...)")
+        for child in ast.iter_child_nodes(node):
+            visit(child, params)
+
+    visit(tree, set())
+    return found
+
+
+def test_no_module_sets_another_objects_attributes():
+    """One owner per piece of state: code changes its own attributes and asks other objects
+    (their methods) for the rest; it never assigns into an object it holds or was handed."""
+    from pathlib import Path
+    pkg = Path(__file__).resolve().parent.parent / "liveinstrument"
+    bad = [hit for f in sorted(pkg.rglob("*.py")) for hit in _foreign_attribute_stores(f, f.relative_to(pkg).as_posix())]
+    assert not bad, "attributes set on another object (add a method to its owner):\n" + "\n".join(bad)
+
+
+def test_the_foreign_store_check_sees_both_forms(tmp_path):
+    """The check above can fail: it finds a store through self and one into a parameter."""
+    src = tmp_path / "m.py"
+    src.write_text("class A:\n    def f(self, other):\n        self.inst.armed = 1\n        other.x = 2\n"
+                   "        setattr(other, 'y', 3)\n        self.ok = other\n        local = object()\n")
+    assert [h.split(": ")[1] for h in _foreign_attribute_stores(src, "m.py")] == [
+        "self.inst.armed = ...", "other.x = ...", "setattr(other, ...)"]

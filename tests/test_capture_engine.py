@@ -13,15 +13,33 @@ SR = 44_100
 
 
 class StubInstrument:
-    """What Capture uses of Instrument: sample_rate, trigger, capture_armed, analyze_audio, renderer."""
+    """What Capture uses of Instrument (recorded, so the tests can read what it asked for):
+    sample_rate, trigger, the capture arm it owns, attach/detach, has_encoder, analyze_audio.
+    A stand-in so these tests run without a renderer process; tests/test_capture_jack.py
+    drives the real Instrument."""
 
     def __init__(self):
         self.sample_rate = SR
         self.capture_armed = None
         self.triggers: list[tuple[int, float]] = []
         self.analyzed: list[tuple[int, int, bool]] = []
-        self.renderer = type("R", (), {"has_encoder": True})()
+        self.has_encoder = True
         self.capture = None
+
+    def action(self, pad, name):
+        assert name == "capture"
+        self.capture_armed = pad
+
+    def take_capture_arm(self):
+        armed, self.capture_armed = self.capture_armed, None
+        return armed
+
+    def attach_input(self, capture):
+        self.capture = capture
+
+    def detach_input(self, capture):
+        if self.capture is capture:
+            self.capture = None
 
     def trigger(self, pad, vel):
         self.triggers.append((pad, vel))
@@ -59,7 +77,7 @@ def test_armed_capture_window_ends_at_next_onset():
     cap = Capture(inst, beatbox=False)
     rec = make_recording(np.random.default_rng(4), labels=["snare", "kick", "cymbal"], ioi_s=(0.25, 0.25),
                          lead_s=0.3)
-    inst.capture_armed = 3
+    inst.action(3, "capture")
     cap.feed(rec.audio[:rec.onsets[0] - 1000])
     assert inst.capture_armed == 3 and not inst.analyzed        # nothing yet: no onset
     cap.feed(rec.audio[rec.onsets[0] - 1000:])
@@ -74,7 +92,7 @@ def test_long_sound_capture_is_capped_at_one_shot_length():
     from liveinstrument.signal import N_SAMPLES
     inst = StubInstrument()
     cap = Capture(inst)
-    inst.capture_armed = 1
+    inst.action(1, "capture")
     x = np.concatenate([np.zeros(SR // 4), 0.3 * np.random.default_rng(0).standard_normal(3 * SR)])
     cap.feed(x.astype(np.float32))
     assert len(inst.analyzed) == 1 and inst.analyzed[0][1] <= N_SAMPLES + cap.pre_roll

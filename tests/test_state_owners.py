@@ -47,3 +47,23 @@ def test_save_and_export_are_written_by_the_renderer(tmp_path, monkeypatch) -> N
     x, sr = sf.read(wav)
     assert sr == 44_100 and 100 < x.size <= a.shape[1] and np.abs(x).max() > 0.01
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "other").exists()
+
+
+def test_the_instrument_owns_the_capture_arm(random_synth) -> None:
+    """Arming goes through the instrument's action; the audio input takes it with one call
+    (read and clear together), and nobody else can set it."""
+    with Instrument(n_pads=4, synchronous=True, synth=random_synth) as inst:
+        assert inst.capture_armed is None and inst.take_capture_arm() is None
+        inst.action(3, "capture")
+        assert inst.capture_armed == 3
+        with pytest.raises(AttributeError):
+            inst.capture_armed = 1              # read-only: the owner's methods change it
+        assert inst.take_capture_arm() == 3 and inst.capture_armed is None
+        assert inst.take_capture_arm() is None
+        marker = object()
+        inst.attach_input(marker)
+        assert inst.capture is marker
+        inst.detach_input(object())             # someone else's input: not ours to drop
+        assert inst.capture is marker
+        inst.detach_input(marker)
+        assert inst.capture is None

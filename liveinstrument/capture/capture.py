@@ -10,8 +10,9 @@ thread takes every new sample and
 3. runs the streaming onset detector (64-sample hop, adaptive threshold,
    50 ms re-trigger guard);
 4. for each onset:
-   * analyze-to-pad: if a pad is armed (``Instrument.capture_armed``, set by
-     MIDI / OSC ``/drumgan/pad/N/capture`` / the status view), the armed pad takes
+   * analyze-to-pad: if a pad is armed (the instrument owns that: ``action(N, "capture")``
+     from MIDI / OSC ``/drumgan/pad/N/capture`` / the status view arms it,
+     ``Instrument.take_capture_arm`` takes it at an onset), the armed pad takes
      the window from this onset to the next onset or ``N_SAMPLES`` later,
      whichever is first; the window goes to ``Instrument.analyze_audio`` (E runs
      in the renderer process, which already has the synth: no torch here);
@@ -96,7 +97,7 @@ class Capture:
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "Capture":
-        self.inst.capture = self
+        self.inst.attach_input(self)
         self._thread = threading.Thread(target=self._run, name="capture-analysis", daemon=True)
         self._thread.start()
         return self
@@ -105,8 +106,7 @@ class Capture:
         self._stop.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(2.0)
-        if getattr(self.inst, "capture", None) is self:
-            self.inst.capture = None
+        self.inst.detach_input(self)
 
     close = stop
 
@@ -143,8 +143,7 @@ class Capture:
         if avail > self.ring.capacity - self.analyze_len:   # stalled for seconds: skip ahead, restart
             self.counters["overruns"] += 1
             self.r = w - min(avail, self.ring.capacity // 4)
-            self.det = OnsetDetector(self.sr, **self._det_kw)
-            self.det.pos = self.r
+            self.det = OnsetDetector(self.sr, **self._det_kw, start=self.r)
             self._pending.clear()
             self._jobs.clear()
             avail = w - self.r
@@ -196,9 +195,8 @@ class Capture:
         for j in self._jobs:                                 # the next onset ends an open capture window
             if j["end"] is None and o.sample > j["start"]:
                 j["end"] = o.sample
-        armed = getattr(self.inst, "capture_armed", None)
+        armed = self.inst.take_capture_arm()
         if armed:
-            self.inst.capture_armed = None
             self._jobs.append({"pad": int(armed), "start": o.sample, "end": None, "keep_classes": False,
                                "kind": "capture"})
             self.counters["captures_armed_used"] += 1
@@ -227,7 +225,7 @@ class Capture:
                              "velocity": vel, "proba": [round(float(v), 3) for v in p],
                              "decided_at": self.r, "decision_delay_ms": (self.r - o.sample) * 1000 / self.sr,
                              "t": t})
-            if self.refine and getattr(self.inst.renderer, "has_encoder", False) \
+            if self.refine and self.inst.has_encoder \
                     and t - self._last_refine[pad] >= self.refine_interval_s \
                     and not any(j["pad"] == pad for j in self._jobs):
                 self._last_refine[pad] = t
@@ -254,7 +252,7 @@ class Capture:
     # ------------------------------------------------------------ status
     @property
     def armed(self) -> int | None:
-        return getattr(self.inst, "capture_armed", None)
+        return self.inst.capture_armed
 
     def clipping(self) -> bool:
         return time.monotonic() - self._last_clip_t < CLIP_HOLD_S

@@ -61,7 +61,7 @@ class OnsetDetector:
     def __init__(self, sr: int = 44_100, hop: int = 64, frame: int = 128, k: float = 5.0,
                  window_s: float = 1.0, guard_s: float = 0.05, gate_dbfs: float = -50.0,
                  min_strength_db: float = 12.0, update_every: int = 4, slow_lag: int = 6,
-                 slow_weight: float = 0.5, short_window_s: float = 0.1):
+                 slow_weight: float = 0.5, short_window_s: float = 0.1, start: int = 0):
         if frame % hop:
             raise ValueError("frame must be a multiple of hop")
         self.sr, self.hop, self.frame = sr, hop, frame
@@ -86,7 +86,7 @@ class OnsetDetector:
         self.slow_lag = slow_lag
         self.slow_weight = slow_weight
         self.prev = np.full((max(2, slow_lag), self.bands.shape[1]), 10 * np.log10(self.eps), np.float32)
-        self.pos = 0                      # absolute index of the next sample to process
+        self.pos = int(start)             # absolute index of the next sample to process
         self.last_onset = -(1 << 60)
         self._pending = np.zeros(0, np.float32)
         self.n_hops = 0

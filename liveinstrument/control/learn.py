@@ -81,7 +81,7 @@ class MidiLearn:
         self.listeners: list[Callable[[str, int, Target], None]] = []
         self.last: tuple[str, int, Target] | None = None
         self.save_error: str | None = None
-        router.learn = self
+        router.attach_learn(self)
 
     @property
     def armed(self) -> Target | None:

@@ -67,6 +67,15 @@ class MidiStream:
         self._data: list[int] = []
         self._sysex = False
 
+    def take_whole(self, data: Sequence[int]) -> bool:
+        """True when ``data`` is one whole channel message arriving between messages (the
+        common case, which then needs no byte-by-byte parse); its status becomes the running
+        status. False changes nothing: push the bytes instead."""
+        if 0x80 <= data[0] < 0xF0 and not self._sysex and not self._data and all(b < 0x80 for b in data[1:]):
+            self._status = data[0]
+            return True
+        return False
+
     def push(self, data: Sequence[int], emit) -> None:
         st = self.stats
         for b in data:
@@ -118,11 +127,16 @@ class MidiRouter:
         self.controls = controls
         self.selection = selection or Selection(getattr(controls, "n_pads", 16))
         self.stats = stats or Stats()
-        self.learn = None  # a MidiLearn, set by it; consulted before routing
+        self.learn = None  # a MidiLearn (attach_learn); consulted before routing
         self._warn = RateLimitedLog()
         self._cc_last = bytearray(16 * 128)  # last value per (channel, cc), for press edges
         self._stream = MidiStream(self.stats)
         self.set_mapping(mapping)
+
+    def attach_learn(self, learn) -> None:
+        """Offer every note and CC to ``learn`` (a :class:`~liveinstrument.control.learn.MidiLearn`)
+        before routing it; it takes the ones it binds."""
+        self.learn = learn
 
     def set_mapping(self, mapping: Mapping) -> None:
         """Swap in a mapping; tables are rebuilt then assigned at once, so the MIDI thread
@@ -153,10 +167,8 @@ class MidiRouter:
             if not data:
                 self.stats.inc("junk")
                 return
-            if len(data) <= 3 and 0x80 <= data[0] < 0xF0 and not self._stream._sysex \
-                    and not self._stream._data and all(b < 0x80 for b in data[1:]):
-                self._stream._status = data[0]    # fast path: one whole channel message
-                self._feed(data, at)
+            if len(data) <= 3 and self._stream.take_whole(data):
+                self._feed(data, at)              # fast path: one whole channel message
             elif at is None:
                 self._stream.push(data, self._feed)
             else:

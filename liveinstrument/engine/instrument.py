@@ -65,7 +65,8 @@ class Instrument:
         pads, raw, kit_hash = default_kit(n_pads, seed), {}, None
         # raw audio a pad was analysed from (audio-input capture, analyze); saved with the kit
         self.captured: dict[int, np.ndarray] = {}
-        self.capture = None                      # a running liveinstrument.capture.Capture, if any
+        self._input = None                       # the running audio input (liveinstrument.capture), if any
+        self._capture_armed: int | None = None   # 1-based pad the next input onset is analysed into
         if kit:
             pads, kit_hash, raw, doc = load_kit(kit)
             n_pads = len(pads)
@@ -101,7 +102,6 @@ class Instrument:
         for i in range(n_pads):
             self._push_mix(i)
             self._request(i, raw=raw.get(i))
-        self.capture_armed: int | None = None
 
     # ------------------------------------------------------------ InstrumentControls
     def trigger(self, pad: int, velocity: float, at: int | None = None) -> None:
@@ -186,7 +186,7 @@ class Instrument:
                 elif name == "new_direction":
                     self.pads[p].e1, self.pads[p].e2 = random_directions(self._rng)
                 elif name == "capture":
-                    self.capture_armed = p + 1      # the capture module reads and clears this
+                    self._capture_armed = p + 1     # the audio input takes it (take_capture_arm)
                     continue
             self._request(p)
             self._notify(p + 1, name, 1.0)
@@ -318,6 +318,37 @@ class Instrument:
             tune_st, decay = tune_to_semitones(pd.tune), pd.decay
         roots = [Path(d) for d in within] if within else [Path(path).parent]
         return Path(self.renderer.export_pad(p, path, int(sample_rate), tune_st, decay, roots))
+
+    # ------------------------------------------------------------ audio input (capture)
+    @property
+    def capture_armed(self) -> int | None:
+        """1-based pad armed (``action(pad, "capture")``) to take the next input onset, or None."""
+        return self._capture_armed
+
+    def take_capture_arm(self) -> int | None:
+        """The armed pad, disarming it (the audio input calls this at an onset), or None."""
+        with self._lock:
+            armed, self._capture_armed = self._capture_armed, None
+        return armed
+
+    @property
+    def capture(self):
+        """The attached audio input (a :class:`liveinstrument.capture.Capture`), or None."""
+        return self._input
+
+    def attach_input(self, capture) -> None:
+        """Register the running audio input, so status views can show its meter."""
+        self._input = capture
+
+    def detach_input(self, capture) -> None:
+        """Forget ``capture`` if it is the attached input."""
+        if self._input is capture:
+            self._input = None
+
+    @property
+    def has_encoder(self) -> bool:
+        """Whether the renderer has E loaded, so audio can be analysed into a pad."""
+        return bool(getattr(self.renderer, "has_encoder", False))
 
     # ------------------------------------------------------------ kits live, undo
     def save_kit_named(self, name: str | None = None, *, new: bool = False) -> bool:

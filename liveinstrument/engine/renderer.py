@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -125,7 +125,7 @@ class RenderCore:
     def handle(self, r: RenderRequest, t_recv: float | None = None) -> None:
         """Adopt the newest state for a pad; its main slot becomes top priority."""
         p = r.pad
-        r.t_recv = time.perf_counter() if t_recv is None else t_recv
+        r = replace(r, t_recv=time.perf_counter() if t_recv is None else t_recv)   # the sender's stays as sent
         self.req[p] = r
         key = np.asarray(r.z, np.float32).tobytes() + np.asarray(r.c, np.float32).tobytes()
         S = self.L.n_slots
