@@ -5,43 +5,33 @@ tests/test_web_jack.py (pad click, kick slider, MIDI CC, dropped WAV on the reco
 """
 from __future__ import annotations
 
-import shutil
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from liveinstrument.engine.instrument import Instrument
 from liveinstrument.web.server import WebServer
+from web_rig import chromium, open_page, until
 
 
 @pytest.fixture(scope="module")
 def page(random_synth, tmp_path_factory):
-    if not shutil.which("chromedriver"):
+    drv = chromium(log_console=True)
+    if drv is None:
         pytest.skip("chromium-driver not installed (scripts/install-system-deps.sh)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    o = webdriver.ChromeOptions()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,860"):
-        o.add_argument(a)
     with Instrument(n_pads=16, synchronous=True, synth=random_synth, seed=3) as inst, \
             WebServer(inst, port=0, kit_dir=tmp_path_factory.mktemp("kits")) as web:
-        drv = webdriver.Chrome(options=o, service=Service(shutil.which("chromedriver")))
         try:
-            drv.get(web.url)
-            _until(lambda: drv.execute_script("return window.drumgan && window.drumgan.ready"))
+            open_page(drv, web.url)
             yield inst, web, drv
         finally:
             drv.quit()
 
 
 def _until(pred, timeout=10.0):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+    return until(pred, timeout)
 
 
 def test_pad_click_slider_and_follow(page):
@@ -64,10 +54,6 @@ def test_pad_click_slider_and_follow(page):
     out = Path(__file__).resolve().parent.parent / "out"
     out.mkdir(exist_ok=True)
     drv.save_screenshot(str(out / "web_page.png"))
-    drv.set_window_size(390, 844)
-    time.sleep(0.3)
-    assert drv.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
-    drv.save_screenshot(str(out / "web_page_phone.png"))
 
 
 def test_page_follows_other_sources(page):
@@ -81,3 +67,77 @@ def test_page_follows_other_sources(page):
     _until(lambda: abs(float(kick.get_attribute("value")) - 0.1) < 0.01)
     inst.trigger(2, 0.5)
     _until(lambda: int(pad2.get_attribute("data-hits")) >= 2)
+
+
+def test_no_failed_loads_and_a_favicon(page):
+    """The page loads without a single failed request in the browser's console (the favicon
+    404 was one); the icon it names is served, and so is /favicon.ico for browsers that ask."""
+    inst, web, drv = page
+    open_page(drv, web.url)
+    time.sleep(0.5)                                   # the browser asks for the icon after load
+    errors = [e["message"] for e in drv.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    status = drv.execute_async_script(
+        "const done = arguments[0]; const l = document.querySelector('link[rel~=icon]');"
+        "if (!l) { done(-1); return; } fetch(l.href).then(r => done(r.status), () => done(0));")
+    assert status == 200
+    base = web.url.rstrip("/")
+    with urllib.request.urlopen(base + "/favicon.ico") as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("image/")
+
+
+_GEOMETRY_JS = """
+const rect = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+return {inner: window.innerWidth, scroll: document.documentElement.scrollWidth,
+        body: document.body.scrollWidth,
+        pads: [...document.querySelectorAll('.pad')].map(p => [Number(p.dataset.pad), ...rect(p)]),
+        controls: [...document.querySelectorAll('#sliders input, #xy, [data-action], .tools > :not(datalist)')]
+                    .map(e => [e.id || e.dataset.action || e.tagName, ...rect(e)])};
+"""
+
+_AT_CENTRE_JS = """
+const el = arguments[0];
+el.scrollIntoView({block: 'center', inline: 'center'});
+const r = el.getBoundingClientRect(), x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+const hit = document.elementFromPoint(x, y);
+return [x, y, hit === el || el.contains(hit)];
+"""
+
+
+def test_phone_viewport_no_horizontal_scroll_pads_reachable_by_touch(page):
+    """An iPhone-sized viewport (390 x 844 CSS px, mobile, touch): nothing scrolls sideways,
+    every pad and control lies inside the width, each pad is a finger-sized target that is
+    the topmost element at its centre, and a touch on a pad plays it."""
+    from selenium.webdriver.common.by import By
+    inst, web, drv = page
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                        {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    drv.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    try:
+        open_page(drv, web.url)
+        g = drv.execute_script(_GEOMETRY_JS)
+        assert g["inner"] == 390
+        assert g["scroll"] <= g["inner"] and g["body"] <= g["inner"], f"scrolls sideways: {g['scroll']} px"
+        assert len(g["pads"]) == 16
+        for n, left, top, right, bottom in g["pads"]:
+            assert left >= 0 and right <= 390, f"pad {n} outside the screen: {left:.0f}..{right:.0f}"
+            assert right - left >= 44 and bottom - top >= 44, f"pad {n} smaller than a fingertip"
+        for name, left, top, right, bottom in g["controls"]:
+            assert left >= 0 and right <= 390 and right > left, f"{name} outside the screen: {left:.0f}..{right:.0f}"
+        hits: list[tuple[int, float]] = []
+        inst.subscribe_hits(lambda p, v: hits.append((p, v)))
+        for n in (16, 1):                                    # top right and bottom left of the grid
+            el = drv.find_element(By.CSS_SELECTOR, f'.pad[data-pad="{n}"]')
+            x, y, on_top = drv.execute_script(_AT_CENTRE_JS, el)
+            assert on_top, f"pad {n} is covered at its centre"
+            point = [{"x": x, "y": y, "id": n}]
+            drv.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point})
+            drv.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            _until(lambda: any(p == n for p, _ in hits))
+        out = Path(__file__).resolve().parent.parent / "out"
+        out.mkdir(exist_ok=True)
+        drv.execute_script("window.scrollTo(0, 0)")
+        drv.save_screenshot(str(out / "web_page_phone.png"))
+    finally:
+        drv.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+        drv.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

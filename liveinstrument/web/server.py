@@ -243,6 +243,7 @@ class WebServer:
         app = web.Application(middlewares=[self._guard], client_max_size=self.max_upload + 65_536)
         app.router.add_get("/", self._index)
         app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/favicon.ico", self._favicon)   # asked for by browsers whatever the page says
         app.router.add_get("/ws", self._ws)
         app.router.add_post("/upload", self._upload)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -288,6 +289,10 @@ class WebServer:
             raise web.HTTPNotFound()
         return web.Response(body=f[0], content_type=f[1], headers={"Cache-Control": "no-cache",
                                                                     "X-Content-Type-Options": "nosniff"})
+
+    async def _favicon(self, request: web.Request) -> web.Response:
+        body, ctype = self._files["favicon.svg"]
+        return web.Response(body=body, content_type=ctype, headers={"Cache-Control": "max-age=86400"})
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         if not origin_ok(request.headers.get("Origin"), request.host):
