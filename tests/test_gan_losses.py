@@ -6,8 +6,9 @@ import torch
 
 from liveinstrument import signal as S
 from liveinstrument.nets.generator import Generator, GeneratorConfig
-from liveinstrument.train.diffaugment import diff_augment
-from liveinstrument.train.gan import ClassifierGuide, class_moment_loss, click_loss, fake_audio, mode_seeking_loss
+from liveinstrument.train.diffaugment import delay_frames, diff_augment
+from liveinstrument.train.gan import ClassifierGuide, class_moment_loss, fake_audio, mode_seeking_loss
+from liveinstrument.train.losses import band_loss, band_profile_db, class_band_profiles, click_loss, real_band_targets
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -133,7 +134,7 @@ def test_click_loss_flags_isolated_spikes_not_noise_attacks_or_level():
     clicked = noise.clone()
     clicked[:, [4096, 2731, 10000]] += 8 * noise[:, 4000:4200].std()
     clicked.requires_grad_(True)
-    quiet = click_loss(noise).item()
+    quiet = click_loss(noise).item()  # (raw ratio: the default)
     assert quiet < 1e-3 and click_loss(onset).item() == 0.0
     assert click_loss(noise * 1e-3).item() == pytest.approx(quiet, abs=1e-6)  # level-free
     loud = click_loss(clicked)
@@ -141,3 +142,125 @@ def test_click_loss_flags_isolated_spikes_not_noise_attacks_or_level():
     loud.backward()
     spikes = clicked.detach()[:, [4096, 2731, 10000]]
     assert (torch.sign(clicked.grad[:, [4096, 2731, 10000]]) == torch.sign(spikes)).all()
+
+
+# ---------------------------------------------------------------- issue #14: the causes, in the model
+def _sounds(n: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(decaying noise washes "cymbals", the same with a 60 Hz thump under them)."""
+    import math
+    g = _gen(seed)
+    t = torch.arange(S.N_SAMPLES) / S.SAMPLE_RATE
+    wash = torch.randn(n, S.N_SAMPLES, generator=g) * torch.exp(-t / 0.15)
+    thump = 0.5 * torch.sin(2 * math.pi * 60 * t) * torch.exp(-t / 0.08)
+    return wash, wash + thump
+
+
+def test_band_profile_is_the_metric_band_profile():
+    """The differentiable profile the loss matches is the one `drumgan eval gan` reports."""
+    import numpy as np
+
+    from liveinstrument.eval.metrics import spectral_balance
+    wash, thumped = _sounds(2)
+    a = torch.cat([wash, thumped])
+    sb = spectral_balance(a.numpy())
+    p = band_profile_db(a).numpy()
+    assert np.allclose(p[:, 0], sb["early_db"], atol=1e-3) and np.allclose(p[:, 1], sb["late_db"], atol=1e-3)
+    # known answer: a full-scale 1.4 kHz sine is -3 dB (mean square 1/2) in the 1-2 kHz octave
+    t = torch.arange(S.N_SAMPLES) / S.SAMPLE_RATE
+    sine = band_profile_db(torch.sin(2 * torch.pi * 1414 * t)[None])[0]
+    assert sine[1, S.OCTAVE_LABELS.index("1k")].item() == pytest.approx(-3.01, abs=0.05)
+
+
+def test_band_loss_sees_the_thump_and_removes_it_by_gradient():
+    """Zero against the sounds' own class profile; a 60 Hz thump under the same "cymbals"
+    costs, and gradient steps on the audio take the 31-63 Hz band down, not the rest."""
+    wash, thumped = _sounds()
+    c = torch.tensor([[0.0, 0.0, 1.0]] * 4)
+    target = real_band_targets(wash, c)
+    assert band_loss(wash, c, target).item() == pytest.approx(0.0, abs=1e-6)
+    x = thumped.clone().requires_grad_(True)
+    start = band_loss(x, c, target).item()
+    assert start > 1.0
+    opt = torch.optim.Adam([x], lr=3e-3)
+    for _ in range(40):
+        opt.zero_grad()
+        band_loss(x, c, target).backward()
+        opt.step()
+    b63 = S.OCTAVE_LABELS.index("31")
+    before, after = band_profile_db(thumped), band_profile_db(x.detach())
+    assert band_loss(x, c, target).item() < 0.5 * start
+    assert (after[:, 0, b63] < before[:, 0, b63] - 3).all()
+
+
+def test_band_loss_weights_sounds_by_their_soft_label():
+    """A sound labelled 50/50 counts half in each class's mean; a class without label mass
+    in the batch is left out (no target to pull towards)."""
+    wash, thumped = _sounds(2)
+    a = torch.cat([wash[:1], thumped[:1]])
+    c = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.5, 0.5]])
+    prof, mass = class_band_profiles(band_profile_db(a), c)
+    p = band_profile_db(a).clamp_min(-100)
+    assert torch.allclose(prof[1], (p[0] + 0.5 * p[1]) / 1.5, atol=1e-4)
+    assert torch.allclose(prof[2], p[1], atol=1e-4) and mass.tolist() == [0.0, 1.5, 0.5]
+    target = torch.full((3, 2, len(S.OCTAVE_LABELS)), -500.0)   # absurd kick target: must be ignored
+    target[1:] = prof[1:]
+    assert band_loss(a, c, target, min_weight=0.5).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_delay_is_a_time_shift_of_the_sound_and_the_old_shift_is_not():
+    """Delaying the waveform by m hops == delay_frames on its model spectrum, exactly; the
+    legacy frame shift ("shift") differs in every odd-numbered bin for odd m."""
+    wash, thumped = _sounds(1)
+    x = torch.zeros(1, S.N_SAMPLES)
+    pad = 4 * S.HOP                                # silence at both ends: no edge effects
+    x[:, pad:S.N_SAMPLES - 2 * pad] = thumped[:, :S.N_SAMPLES - 3 * pad]
+    spec = S.to_model_spec(x)
+    for m in (1, 2, 3):
+        y = torch.zeros_like(x)
+        y[:, m * S.HOP:] = x[:, :-m * S.HOP]
+        want = S.to_model_spec(y)
+        assert torch.allclose(delay_frames(spec, torch.tensor([m])), want, atol=1e-4)
+        src = torch.arange(spec.shape[-1]) - m
+        naive = spec[..., src.clamp_min(0)] * (src >= 0)
+        err = (naive - want).abs().amax().item()
+        assert err > 0.5 * want.abs().amax().item()    # phase-incorrect: not the delayed sound
+    assert torch.equal(delay_frames(spec, torch.tensor([0])), spec)
+
+
+def test_delay_policy_is_the_default_and_stays_within_an_eighth():
+    x = S.to_model_spec(_sounds(8)[1])
+    y = diff_augment(x, ("delay",), generator=_gen(4))
+    energy = S.model_magnitude(y)[:, 0].sum(1)              # [B, T]
+    first = (energy > 1.0).float().argmax(1)               # (model_magnitude has a 1e-4 floor per bin)
+    assert first.max().item() <= x.shape[-1] // 8 and len(set(first.tolist())) > 1
+    # the magnitudes are the frame-shifted ones (the delay only turns phases)
+    for b, m in enumerate(first.tolist()):
+        assert torch.allclose(S.model_magnitude(y[b:b + 1])[..., m:],
+                              S.model_magnitude(x[b:b + 1])[..., :x.shape[-1] - m], atol=1e-4)
+    from liveinstrument.train.diffaugment import DEFAULT_POLICY
+    from liveinstrument.train.gan import GanTrainConfig
+    assert "delay" in DEFAULT_POLICY and "shift" not in GanTrainConfig().diffaug
+
+
+def test_detrended_click_loss_finds_a_click_on_a_thump_and_spares_noise():
+    """Known answers: a click of 5 % full scale riding on a decaying 60 Hz tone is invisible
+    to the raw power ratio (the tone's own power hides it) but not against the local trend;
+    white noise and a sine starting from silence cost (almost) nothing either way; it is
+    level-free; only audible samples count."""
+    import math
+    t = torch.arange(S.N_SAMPLES) / S.SAMPLE_RATE
+    tone = (torch.sin(2 * math.pi * 60 * t) * torch.exp(-t / 0.2))[None]
+    clicked = tone.clone()
+    clicked[:, 3000] += 0.05
+    assert click_loss(clicked).item() == 0.0
+    assert click_loss(tone, detrend=True).item() == 0.0
+    assert click_loss(clicked, detrend=True).item() > 1e-3
+    assert click_loss(clicked * 0.1, detrend=True).item() == pytest.approx(click_loss(clicked, detrend=True).item(), rel=1e-3)
+    noise = torch.randn(4, S.N_SAMPLES, generator=_gen(5))
+    assert click_loss(noise, detrend=True).item() < 1e-4
+    onset = torch.zeros(1, S.N_SAMPLES)
+    onset[:, 5000:] = torch.sin(torch.arange(S.N_SAMPLES - 5000) * 0.3)
+    assert click_loss(onset, detrend=True).item() < 1e-4
+    quiet_click = tone.clone()
+    quiet_click[:, 20000] += 1e-5                # far below -60 dB of the peak: inaudible
+    assert click_loss(quiet_click, detrend=True).item() == 0.0

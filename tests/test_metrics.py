@@ -236,10 +236,10 @@ def test_visqol_returns_none_on_failure():
 def test_click_count_and_crest_factor_known_answers():
     """A tone starting from silence has no clicks and a sine's crest factor (3.01 dB); three
     one-sample spikes in decaying noise are counted, and the count matches the GAN's training
-    penalty's own threshold (train.gan.click_loss is positive exactly there)."""
+    penalty's own threshold (train.losses.click_loss is positive exactly there)."""
     import torch
 
-    from liveinstrument.train.gan import click_loss
+    from liveinstrument.train.losses import click_loss
 
     t = np.arange(24255)
     tone = np.where(t >= 5000, np.sin(0.3 * t), 0.0)[None]

@@ -155,6 +155,7 @@ def test_gan_steps_at_scale_0_and_top_scale(gan):
     # (blocks.5 gets gradient only once the head is non-zero)
     assert "to_spec.5.weight" in changed and "moment" in stats[2] and "seek" in stats[2]
     assert stats[0]["click"] == 0 and stats[2]["click"] >= 0  # the click term runs at full resolution only
+    assert stats[0]["band"] == 0 and stats[2]["band"] > 0     # so does the band-energy matching
     ema_moved = any(not torch.equal(v, gan["g0"][k]) for k, v in tr.G_ema.state_dict().items())
     assert ema_moved
     with torch.no_grad():
@@ -260,7 +261,7 @@ def test_gan_main_tiny_schedule_and_resume(tiny_set, classifier_run, tmp_path, c
     assert_fp16_safetensors(export)
     assert json.loads((run_dir / "state.json").read_text())["step"] == 7
     last = (run_dir / "log.csv").read_text().strip().splitlines()
-    assert last[0].split(",")[-3:-1] == ["guide", "click"]
+    assert last[0].split(",")[-4:-1] == ["guide", "click", "band"]
     assert json.loads((export.with_suffix(".json")).read_text())["training"]["recipe"]["guide_weight"] == 1.0
     capsys.readouterr()
 

@@ -25,6 +25,9 @@ import numpy as np
 import scipy.linalg
 from scipy.special import xlogy
 
+from liveinstrument.audio_distance import _as_pair, _per_item, _power_spec, lsd_db
+from liveinstrument.signal import CLICK_TAU, CLICK_WIDTH
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -57,22 +60,6 @@ def _as_features(x: np.ndarray, name: str) -> np.ndarray:
     if a.ndim != 2 or a.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty [n, d] array, got shape {a.shape}")
     return a
-
-
-def _as_pair(ref: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Both as float64 [n, samples]; the flag says whether the input was a single signal."""
-    r = np.asarray(ref, dtype=np.float64)
-    e = np.asarray(est, dtype=np.float64)
-    if r.shape != e.shape:
-        raise ValueError(f"ref and est must have the same shape, got {r.shape} and {e.shape}")
-    if r.ndim not in (1, 2) or r.shape[-1] == 0:
-        raise ValueError(f"expected [samples] or [n, samples] audio, got shape {r.shape}")
-    single = r.ndim == 1
-    return np.atleast_2d(r), np.atleast_2d(e), single
-
-
-def _per_item(values: np.ndarray, single: bool) -> float | np.ndarray:
-    return float(values[0]) if single else values
 
 
 # ---------------------------------------------------------------- G: distribution metrics
@@ -225,17 +212,6 @@ def snr_db(ref: np.ndarray, est: np.ndarray) -> float | np.ndarray:
     return _per_item(out, single)
 
 
-def _power_spec(audio: np.ndarray) -> np.ndarray:
-    """Power |STFT|² [n, N_BINS, frames] through the project's one STFT (signal.stft)."""
-    import torch  # local: the rest of this module is torch-free
-
-    from liveinstrument import signal
-
-    with torch.no_grad():
-        spec = signal.stft(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)))
-        return (spec.real.square() + spec.imag.square()).numpy().astype(np.float64)
-
-
 def crest_factor_db(audio: np.ndarray) -> np.ndarray:
     """Peak over RMS in dB, per item of ``[n, samples]`` (silence: 0)."""
     a = np.asarray(audio, dtype=np.float64)
@@ -244,10 +220,8 @@ def crest_factor_db(audio: np.ndarray) -> np.ndarray:
     return np.where(rms > 0, 20.0 * np.log10(np.maximum(peak, 1e-300) / np.maximum(rms, 1e-300)), 0.0)
 
 
-# A click: a sample whose power is CLICK_TAU x the mean over the CLICK_WIDTH samples centred on
-# it (about 4.3 local RMS at an isolated spike); Gaussian noise crosses it ~2e-5 of the time.
-# Shared with the GAN's click penalty (train.gan.click_loss).
-CLICK_WIDTH, CLICK_TAU = 129, 16.0
+# Clicks: CLICK_TAU x the local mean power over CLICK_WIDTH samples (defined in signal.py, shared
+# with the GAN's click penalty, train.losses.click_loss).
 
 
 def click_count(audio: np.ndarray, width: int = CLICK_WIDTH, tau: float = CLICK_TAU,
@@ -258,7 +232,7 @@ def click_count(audio: np.ndarray, width: int = CLICK_WIDTH, tau: float = CLICK_
     lone quantisation steps, inaudible and not clicks).
 
     Gaussian noise crosses it about 2e-5 of the time and a tone rising from silence never.
-    The GAN's click penalty (``train.gan.click_loss``) is the differentiable hinge on the
+    The GAN's click penalty (``train.losses.click_loss``) is the differentiable hinge on the
     same ratio.
     """
     from scipy.ndimage import uniform_filter1d
@@ -448,36 +422,6 @@ def attack_time_s(audio: np.ndarray, sr: int = 44_100, window_s: float = 0.001) 
     t10 = np.argmax(env >= 0.1 * peak, axis=1)
     t90 = np.argmax(env >= 0.9 * peak, axis=1)
     return np.maximum(t90 - t10, 0) / sr
-
-
-def lsd_db(ref: np.ndarray, est: np.ndarray, chunk: int = 256) -> float | np.ndarray:
-    """Log-spectral distance in dB, exactly as DESIGN.md §2 (float or per-item ``[n]`` array).
-
-    1. Each signal is peak-normalised to 1 (``signal.peak_normalize``; silence
-       stays silence), so LSD ignores gain.
-    2. Power ``P = |STFT|²`` with the project STFT (``signal.stft``: Hann 2048,
-       hop 512, centred with reflect padding, Nyquist bin dropped -> 1024 bins).
-    3. Per frame ``sqrt(mean_bins (10 log10(P + e) - 10 log10(P̂ + e))²)``,
-       averaged over frames, with ``e = 1e-8 * max(P_ref)`` per item (an
-       -80 dB floor relative to the reference's loudest bin; ``e`` is floored
-       at 1e-20 so a silent reference does not produce log(0)).
-
-    Signals must be longer than ``N_FFT / 2`` samples (reflect padding).
-    Batches are processed ``chunk`` items at a time to bound memory.
-    """
-    from liveinstrument import signal
-
-    r, e, single = _as_pair(ref, est)
-    if r.shape[1] <= signal.N_FFT // 2:
-        raise ValueError(f"lsd_db needs more than {signal.N_FFT // 2} samples, got {r.shape[1]}")
-    out = np.empty(r.shape[0])
-    for i in range(0, r.shape[0], chunk):
-        p_ref = _power_spec(signal.peak_normalize(r[i:i + chunk]))
-        p_est = _power_spec(signal.peak_normalize(e[i:i + chunk]))
-        floor = np.maximum(1e-8 * p_ref.max(axis=(1, 2), keepdims=True), 1e-20)
-        diff = 10.0 * np.log10(p_ref + floor) - 10.0 * np.log10(p_est + floor)
-        out[i:i + chunk] = np.sqrt(np.mean(diff ** 2, axis=1)).mean(axis=1)
-    return _per_item(out, single)
 
 
 # ViSQOL v3 audio mode (visqol-python mirrors C++ v3.3.3): 48 kHz, 80 ms gammatone

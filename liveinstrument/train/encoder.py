@@ -128,7 +128,7 @@ def validation_sounds(data_path: str | Path, kit: str) -> np.ndarray:
 @torch.no_grad()
 def validation_lsd(E: Encoder, G: Generator, audio: np.ndarray, bf16: bool, batch: int = 32) -> float:
     """Mean fast-path LSD (dB) of G(E(x)) against x: the figure ``drumgan eval encoder`` reports."""
-    from ..eval.metrics import lsd_db
+    from ..audio_distance import lsd_db
 
     was_training = E.training
     E.eval()

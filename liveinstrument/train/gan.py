@@ -40,8 +40,8 @@ from .. import signal as S
 from ..modelio import save_model
 from ..nets.discriminator import Discriminator, DiscriminatorConfig
 from ..nets.generator import SCALES, Generator, GeneratorConfig, PRESETS
-from ..eval.metrics import CLICK_TAU, CLICK_WIDTH
-from .diffaugment import POLICIES, diff_augment
+from .diffaugment import DEFAULT_POLICY, POLICIES, diff_augment
+from .losses import band_loss, click_loss, real_band_targets
 from .realdata import balanced_weights, set_aside_stale_log, training_sounds
 
 
@@ -62,7 +62,8 @@ class GanTrainConfig:
     augment_copies: int = 3
     bf16: bool = True
     # DiffAugment policy for the critic's input (see diffaugment.py); empty = off.
-    diffaug: list[str] = field(default_factory=lambda: ["gain", "shift", "cutout"])
+    # ("shift" is the phase-incorrect frame shift the shipped G's first 10,930 steps used.)
+    diffaug: list[str] = field(default_factory=lambda: list(DEFAULT_POLICY))
     # Weight of G's class-conditional spectral moment matching (see class_moment_loss); 0 = off.
     moment_weight: float = 3.0
     moment_batch: int = 96  # real sounds per step for the moment targets (class-balanced)
@@ -73,6 +74,12 @@ class GanTrainConfig:
     guide_classifier: str = "models/classifier.safetensors"
     # Weight of the penalty on isolated one-sample spikes in G's audio (click_loss); 0 = off.
     click_weight: float = 1000.0
+    # Measure clicks against the local trend (losses.click_loss(detrend=True)); False = the raw
+    # local power ratio that eval.metrics.click_count counts (see click_loss for why that is the default).
+    click_detrend: bool = False
+    # Weight of the class-conditional octave-band energy matching (losses.band_loss, in dB) at
+    # full resolution; 0 = off. What removes the sub-100 Hz thump under snares and cymbals.
+    band_weight: float = 0.5
     # Fraction of fakes conditioned on a one-hot c (the argmax of a real soft label) instead of
     # the soft label itself: the pads a performer plays most are the pure corners of c.
     onehot_frac: float = 0.25
@@ -107,6 +114,9 @@ class RealSet:
         self.c = torch.from_numpy(probs.astype(np.float32))
         self.hard = torch.from_numpy(hard)
         self.weights = balanced_weights(self.hard)
+        # Each class's real octave-band profile (the originals, not the augmented copies; weighted
+        # by the soft labels as G's sounds will be): the band loss's target [classes, 2, bands] dB.
+        self.band_db = real_band_targets(torch.from_numpy(audio[:self.n_real]), self.c[:self.n_real]).to(device)
 
     def sample(self, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.multinomial(self.weights, n, replacement=True, generator=g)
@@ -208,22 +218,6 @@ def fake_audio(fake: torch.Tensor) -> torch.Tensor:
     if tuple(spec.shape[-2:]) != tuple(SCALES[-1]):
         spec = F.interpolate(spec, size=SCALES[-1], mode="nearest")
     return S.from_model_spec(spec)
-
-
-def click_loss(audio: torch.Tensor, width: int = CLICK_WIDTH, tau: float = CLICK_TAU) -> torch.Tensor:
-    """Penalise isolated spikes: samples whose power exceeds ``tau`` x the local mean power.
-
-    The critic sees compressed spectra, where a one-sample click spreads thinly over all
-    bins of one frame; G trained without this term put clicks at fixed positions (the same
-    samples, the same sign, for every z: 48 per snare and 91 per cymbal above ~4.3 local
-    RMS, vs under 1 in real recordings; ``eval.metrics.click_count``), which gave its snares
-    and cymbals a crest factor 5-6 dB above real ones. The local mean (``width`` samples,
-    the sample itself included) is level-free, so the term is blind to loudness and to
-    genuine attacks rising from silence (a steady onset scores about 4, far under ``tau``).
-    """
-    e = audio.float().pow(2)
-    local = F.avg_pool1d(e[:, None], width, stride=1, padding=width // 2, count_include_pad=False)[:, 0]
-    return F.relu(e / (local + 1e-10) - tau).mean()
 
 
 class ClassifierGuide:
@@ -425,15 +419,21 @@ class Trainer:
             loss_g = loss_g + cfg.mode_seeking * seek
         guide = torch.zeros((), device=self.device)
         click = torch.zeros((), device=self.device)
-        clicks_now = cfg.click_weight > 0 and scale == len(SCALES) - 1  # lower scales are upsampled blocks
-        if self.guide is not None or clicks_now:
+        band = torch.zeros((), device=self.device)
+        full = scale == len(SCALES) - 1  # lower scales are upsampled blocks: no real lows or clicks yet
+        clicks_now = cfg.click_weight > 0 and full
+        bands_now = cfg.band_weight > 0 and full
+        if self.guide is not None or clicks_now or bands_now:
             audio = fake_audio(fake)
             if self.guide is not None:
                 guide = self.guide.loss(audio, c_fake)
                 loss_g = loss_g + cfg.guide_weight * guide
             if clicks_now:
-                click = click_loss(audio)
+                click = click_loss(audio, detrend=cfg.click_detrend)
                 loss_g = loss_g + cfg.click_weight * click
+            if bands_now:
+                band = band_loss(audio, c_fake, self.data.band_db)
+                loss_g = loss_g + cfg.band_weight * band
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if self.world > 1:
@@ -451,13 +451,13 @@ class Trainer:
         self.kimg_done += batch * self.world / 1000.0
         return {"wdist": wdist.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item(),
                 "gp": gp.item(), "aux": F.mse_loss(c_pred, c_real).item(), "moment": moment.item(),
-                "seek": seek.item(), "guide": guide.item(), "click": click.item()}
+                "seek": seek.item(), "guide": guide.item(), "click": click.item(), "band": band.item()}
 
     # ------------------------------------------------------------ snapshots
     @torch.no_grad()
     def snapshot(self, scale: int, alpha: float) -> None:
         from ..audio_io import write_wav
-        from ..eval.report import spectrogram_png
+        from ..spectrogram import spectrogram_png
 
         out = self.run_dir / "samples"
         out.mkdir(parents=True, exist_ok=True)
@@ -493,7 +493,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate of G and D (default 1e-3)")
     p.add_argument("--diffaug", default=None, metavar="LIST",
                    help=f"critic-input augmentation, comma-separated from {','.join(POLICIES)} "
-                        "(default: all; 'none' turns it off)")
+                        f"(default: {','.join(DEFAULT_POLICY)}; 'shift' is the older, phase-incorrect "
+                        "frame shift; 'none' turns it off)")
     p.add_argument("--moment-weight", type=float, default=None, metavar="W",
                    help="weight of G's per-class spectral moment matching (default 3; 0 = pure WGAN-GP)")
     p.add_argument("--mode-seeking", type=float, default=None, metavar="W",
@@ -504,6 +505,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--click-weight", type=float, default=None, metavar="W",
                    help="weight of the penalty on isolated spikes (clicks) in G's audio at full "
                         "resolution (default 1000, as the shipped G's last steps; 0 = off)")
+    p.add_argument("--click-detrend", action="store_true",
+                   help="measure clicks against the local trend (second-difference residual) instead of "
+                        "the raw local power ratio the click metric counts (see train/losses.py)")
+    p.add_argument("--band-weight", type=float, default=None, metavar="W",
+                   help="weight of the class-conditional octave-band energy matching at full resolution "
+                        "(per class, G's mean early/late band energies in dB against the real sounds'; "
+                        "default 0.5; 0 = off)")
+    p.add_argument("--ckpt-every", type=int, default=None, metavar="N",
+                   help="steps between checkpoints + exports (default 200)")
     p.add_argument("--onehot-frac", type=float, default=None, metavar="F",
                    help="fraction of fakes conditioned on a one-hot c instead of a real soft label "
                         "(default 0.25; 0 = soft labels only, as the paper)")
@@ -550,6 +560,12 @@ def main(args) -> int:
         cfg.guide_weight = args.guide_weight
     if args.click_weight is not None:
         cfg.click_weight = args.click_weight
+    if args.click_detrend:
+        cfg.click_detrend = True
+    if args.band_weight is not None:
+        cfg.band_weight = args.band_weight
+    if args.ckpt_every:
+        cfg.ckpt_every = args.ckpt_every
     if args.onehot_frac is not None:
         if not 0.0 <= args.onehot_frac <= 1.0:
             print(f"--onehot-frac must be between 0 and 1, got {args.onehot_frac}")
@@ -581,16 +597,21 @@ def main(args) -> int:
     total_kimg = sum(cfg.kimg)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "log.csv"
-    header = ["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek", "guide", "click", "wall_s"]
+    header = ["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek", "guide", "click", "band", "wall_s"]
     if is_main:
         set_aside_stale_log(log_path, ",".join(header))
     new_log = not log_path.exists()
     t_start = time.time()
     last_rate_t, last_rate_k = time.time(), tr.kimg_done
 
+    import signal as _signal
+    interrupted = []
+    # SIGTERM (kill PID) ends the run like --hours does: checkpoint and export, then exit.
+    previous_handler = _signal.signal(_signal.SIGTERM, lambda *_: interrupted.append(True))
+
     def should_stop() -> bool:
         """Rank 0 decides (wall clock), every rank follows: no rank may leave a collective early."""
-        stop = bool(args.hours and time.time() - t_start > args.hours * 3600)
+        stop = bool(interrupted) or bool(args.hours and time.time() - t_start > args.hours * 3600)
         if world > 1:
             import torch.distributed as dist
             flag = torch.tensor([float(stop)], device=device)
@@ -607,7 +628,7 @@ def main(args) -> int:
             w.writerow(header)
         task = prog.add_task("gan", total=total_kimg, completed=tr.kimg_done, scale=0, alpha="1.00", w="-", rate="-")
         while tr.kimg_done < total_kimg:
-            if tr.step % 10 == 0 and should_stop():
+            if (tr.step % 10 == 0 or interrupted) and should_stop():
                 break
             scale, alpha = tr.position()
             t0 = time.time()
@@ -635,6 +656,7 @@ def main(args) -> int:
                 tr.export(export)
             if tr.step % cfg.sample_every == 0:
                 tr.snapshot(scale, alpha)
+    _signal.signal(_signal.SIGTERM, previous_handler)
     if is_main:
         tr.save()
         tr.export(export)
