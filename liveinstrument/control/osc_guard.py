@@ -111,27 +111,37 @@ def check_packet(data: bytes) -> None:
     walk(0, len(data), 0)
 
 
-class SenderLimit:
-    """Per-sender token bucket: ``rate`` packets/s sustained, ``burst`` at once. Senders are
-    forgotten after a quiet minute, and at most ``max_senders`` are tracked (spoofed source
-    addresses cannot grow the table)."""
+DEFAULT_RATE = 3_000.0      # packets/s per sender (3x a Max patch at 1 kHz; a 16-fader sweep at 190 Hz)
 
-    def __init__(self, rate: float = 2000.0, burst: float = 500.0, max_senders: int = 1024) -> None:
-        self.rate, self.burst, self.max_senders = rate, burst, max_senders
+
+class SenderLimit:
+    """Per-sender token bucket: ``rate`` packets/s sustained, ``burst`` at once (default one
+    second's worth: a preset dump or a multi-fader sweep passes whole); ``rate`` 0 = no cap.
+    Senders are forgotten after a quiet minute, and at most ``max_senders`` are tracked
+    (spoofed source addresses cannot grow the table). ``dropped`` counts refusals."""
+
+    def __init__(self, rate: float = DEFAULT_RATE, burst: float | None = None, max_senders: int = 1024) -> None:
+        self.rate, self.max_senders = float(rate), max_senders
+        self.burst = float(burst) if burst is not None else max(self.rate, 100.0)
+        self.dropped = 0
         self._b: dict[str, list[float]] = {}
 
     def allow(self, sender: str, now: float | None = None) -> bool:
+        if self.rate <= 0:
+            return True
         now = time.monotonic() if now is None else now
         b = self._b.get(sender)
         if b is None:
             if len(self._b) >= self.max_senders:
                 self._b = {k: v for k, v in self._b.items() if now - v[1] < 60.0}
                 if len(self._b) >= self.max_senders:
+                    self.dropped += 1
                     return False
             b = self._b[sender] = [self.burst, now]
         b[0] = min(self.burst, b[0] + (now - b[1]) * self.rate)
         b[1] = now
         if b[0] < 1.0:
+            self.dropped += 1
             return False
         b[0] -= 1.0
         return True

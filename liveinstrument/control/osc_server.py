@@ -54,7 +54,8 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 from liveinstrument.engine.commands import GLOBAL_PARAMS, PAD_ACTIONS, PAD_PARAMS, InstrumentControls
 from liveinstrument.control.common import RateLimitedLog, Selection, Stats, apply_target, is_continuous, log
 from liveinstrument.control.mapping import ALL_PADS, SELECTED, Mapping, Target
-from liveinstrument.control.osc_guard import BadPacket, SenderLimit, check_packet, rate_limit_library_logs
+from liveinstrument.control.osc_guard import (DEFAULT_RATE, BadPacket, SenderLimit, check_packet,
+                                              rate_limit_library_logs)
 
 Addr = tuple[str, int]
 ECHO_HOLD_S = 0.3        # don't push a value back to the client that just set it
@@ -73,7 +74,7 @@ class OscServer:
     def __init__(self, controls: InstrumentControls, mapping: Mapping | None = None, *,
                  host: str = "127.0.0.1", port: int = 9000, allow: Iterable[str] | None = None,
                  selection: Selection | None = None, learn: Any = None, stats: Stats | None = None,
-                 max_subscribers: int = 16) -> None:
+                 max_subscribers: int = 16, rate_limit: float = DEFAULT_RATE) -> None:
         mapping = mapping or Mapping()
         self.controls = controls
         self.n_pads = int(getattr(controls, "n_pads", 16))
@@ -84,7 +85,7 @@ class OscServer:
         self.host, self.port = host, port
         self._allow = _parse_allow(allow)
         self._warn = RateLimitedLog()
-        self._limit = SenderLimit()
+        self._limit = SenderLimit(rate_limit)   # per sender IP, packets/s (0: no cap)
         self._aliases: dict[str, list[Target]] = {}
         self._pad_aliases: list[tuple[re.Pattern[str], list[Target]]] = []
         self._alias_feedback: list[tuple[str, Target]] = []  # value aliases that follow changes
@@ -180,8 +181,9 @@ class OscServer:
         """Parse and route one datagram (also usable without a socket, e.g. in tests)."""
         if not self._limit.allow(client[0]):
             self.stats.inc("rate_limited")
-            self._warn.warn("rate", "OSC: %s sends faster than %d packets/s: the excess is dropped",
-                            client[0], int(self._limit.rate))
+            self._warn.warn("rate", "OSC: %s is over the per-sender limit of %d packets/s (burst %d): "
+                            "excess packets dropped, %d so far (change it with --osc-rate-limit N, 0 = off)",
+                            client[0], int(self._limit.rate), int(self._limit.burst), self._limit.dropped)
             return
         try:
             check_packet(data)
@@ -599,9 +601,38 @@ class _Dispatcher(Dispatcher):
 
 
 class _Server(BlockingOSCUDPServer):
+    """Drains the socket in a tight loop on each wake-up. socketserver's own path (a select,
+    a handler object and a shutdown call per datagram) reads ~20k packets/s here, so a
+    flood from one sender filled the kernel buffer and other senders' packets were lost
+    with the flood's: a refused packet must cost one ``recvfrom`` and one bucket check."""
+
+    RCVBUF = 4 << 20          # bytes; the kernel caps it at net.core.rmem_max
+    DRAIN = 512               # packets per wake-up, so shutdown() is still seen promptly
+
     def __init__(self, address: Addr, owner: OscServer) -> None:
         self._owner = owner
         super().__init__(address, _Dispatcher(owner))
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.RCVBUF)
+        except OSError:
+            pass
+        self.socket.setblocking(False)
+
+    def _handle_request_noblock(self) -> None:   # socketserver's hook for "the socket is readable"
+        sock, owner = self.socket, self._owner
+        for _ in range(self.DRAIN):
+            try:
+                data, client = sock.recvfrom(self.max_packet_size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.handle_error(None, None)
+                return
+            if self.verify_request((data, sock), client):
+                try:
+                    owner.handle_packet(data, client)
+                except Exception:  # noqa: BLE001 - handle_packet never raises; a bug must not stop serving
+                    self.handle_error((data, sock), client)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         owner = self._owner

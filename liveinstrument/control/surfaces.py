@@ -22,6 +22,7 @@ from liveinstrument.control.learn import MidiLearn
 from liveinstrument.control.mapping import DEFAULT_MAPPING, Mapping, load_mapping
 from liveinstrument.control.midi_in import MidiInput, MidiPortError, MidiRouter, resolve_api
 from liveinstrument.control.midi_ports import AlsaAutoConnect, AutoConnect, JackAutoConnect
+from liveinstrument.control.osc_guard import DEFAULT_RATE
 from liveinstrument.control.osc_server import OscServer
 
 
@@ -46,7 +47,8 @@ class ControlSurfaces:
                  midi_in: Sequence[str] | str | None = None, midi_api: str = "auto",
                  osc_port: int | None = 9000, osc_host: str = "127.0.0.1",
                  osc_allow: Iterable[str] | None = None, jack_server: str | None = None,
-                 client_name: str = "drumgan", learn_path: Path | str | None = None) -> None:
+                 client_name: str = "drumgan", learn_path: Path | str | None = None,
+                 osc_rate_limit: float = DEFAULT_RATE) -> None:
         self.controls = controls
         self.mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
         self.selection = Selection(int(getattr(controls, "n_pads", 16)))
@@ -66,7 +68,8 @@ class ControlSurfaces:
         if osc_port is not None:
             self.osc = OscServer(controls, self.mapping, host=osc_host, port=osc_port,
                                  allow=osc_allow, selection=self.selection,
-                                 learn=self.learn if self.midi_inputs else None, stats=self.osc_stats)
+                                 learn=self.learn if self.midi_inputs else None, stats=self.osc_stats,
+                                 rate_limit=osc_rate_limit)
 
     @classmethod
     def from_args(cls, controls: InstrumentControls, args: argparse.Namespace) -> "ControlSurfaces":
@@ -74,7 +77,8 @@ class ControlSurfaces:
         midi_in = ["auto"] if args.midi_in is None else args.midi_in
         return cls(controls, args.mapping, midi_in=midi_in, midi_api=args.midi_api,
                    osc_port=None if args.osc_port < 0 else args.osc_port, osc_host=args.osc_host,
-                   osc_allow=args.osc_allow, jack_server=args.jack_server)
+                   osc_allow=args.osc_allow, jack_server=args.jack_server,
+                   osc_rate_limit=getattr(args, "osc_rate_limit", DEFAULT_RATE))
 
     def start(self) -> "ControlSurfaces":
         try:
@@ -182,7 +186,7 @@ def _midi_input(router: MidiRouter, spec: str, api: str, client_name: str,
 
 
 def add_control_arguments(parser: argparse.ArgumentParser) -> None:
-    """--midi-in, --midi-api, --jack-server, --osc-port, --osc-host, --osc-allow, --mapping."""
+    """--midi-in, --midi-api, --jack-server, --osc-port, --osc-host, --osc-allow, --osc-rate-limit, --mapping."""
     g = parser.add_argument_group("control (MIDI / OSC)")
     g.add_argument("--midi-in", action="append", default=None, metavar="PORT",
                    help="MIDI input: part of a port's name, 'virtual' (a port to connect to), or "
@@ -198,5 +202,8 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
                    help="interface to listen on (default 127.0.0.1; 0.0.0.0 for a tablet on the LAN)")
     g.add_argument("--osc-allow", action="append", default=None, metavar="IP[/NET]",
                    help="accept OSC only from these senders (repeatable)")
+    g.add_argument("--osc-rate-limit", type=float, default=DEFAULT_RATE, metavar="PPS",
+                   help=f"packets/s one OSC sender may send (burst: one second's worth; default "
+                        f"{DEFAULT_RATE:.0f}; 0 = no limit); the excess is dropped with a log line")
     g.add_argument("--mapping", default=DEFAULT_MAPPING, metavar="FILE|NAME",
                    help="mapping file, or a shipped one: gm-default, generic-16pad, touchosc")
