@@ -5,6 +5,32 @@ the audio callback never takes), push note events into the lock-free queue the
 callback drains, write mixer parameters as single stores, and send render
 requests to the renderer (process or synchronous). Nothing here blocks on a
 render.
+
+Who owns what (one owner per piece of state; the others ask it, or hold a cache it feeds):
+
+=====================  ==============================  ==========================================
+state                  owner                           copies, and how they are fed
+=====================  ==============================  ==========================================
+pad controls, latents  ``Instrument.pads`` (its lock)  renderer: newest ``RenderRequest`` per pad
+                                                       on the ``PadBoard`` (newest wins); readers
+                                                       ask ``state()``
+mix (gain/pan/choke,   ``Instrument.pads`` /           mixer core: converted copy, ``_push_mix`` /
+velocity timbre,       ``Instrument._master``          ``Mixer.set_master`` (single stores)
+master)
+raw generator audio    the renderer (``RenderCore``)   ring: shaped hits it publishes; a kit's
+                                                       stored audio is kept by ``RendererProcess``
+                                                       only to re-send to a replacement. Saves and
+                                                       exports are written by the renderer itself
+                                                       (``write_audio`` / ``export_pad``): file
+                                                       names cross the pipe, not audio
+E (the encoder)        the renderer                    asked with ``encode``; ``has_encoder``
+captured input audio   ``Instrument.captured``         none (written with the kit by the instrument)
+capture arming         ``Instrument`` (``action(N,     the audio input takes it with
+                       "capture")``)                   ``take_capture_arm``
+running audio input    the ``Capture`` itself          registered with ``attach_input``
+current kit, kit I/O   ``KitLibrary``                  the instrument asks it (``set_current``,
+                                                       ``submit``); its jobs are our functions
+=====================  ==============================  ==========================================
 """
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ import time
 from rich.table import Table
 
 from .instrument import Instrument
-from .shm_ring import GEN
 
 
 def ring_fill(inst: Instrument, pad: int) -> float:
@@ -46,16 +45,16 @@ def render_status(inst: Instrument, out, t0: float, control_lines: list[str] | N
     for col in ("pad", "name", "note", "kick", "snare", "cym", "var", "tune", "gain", "gen", "ring", "last hit"):
         t.add_column(col, justify="right" if col not in ("name",) else "left")
     now = m.frames
-    for i, p in enumerate(inst.pads):
+    for i, p in enumerate(inst.state()["pads"]):      # the instrument's snapshot, taken under its lock
         lh = m.last_hit_frame[i]
         ago = f"{(now - lh) / inst.sample_rate:5.1f} s v{m.last_hit_vel[i]:.2f}" if lh >= 0 else "-"
-        t.add_row(str(i + 1), p.name, str(p.note), f"{p.kick:.2f}", f"{p.snare:.2f}", f"{p.cymbal:.2f}",
-                  f"{p.variation:.2f}", f"{p.tune:.2f}", f"{p.gain:.2f}", str(int(inst.ring.hdr[i, GEN])),
+        t.add_row(str(i + 1), p["name"], str(p["note"]), *(f"{p[k]:.2f}" for k in
+                  ("kick", "snare", "cymbal", "variation", "tune", "gain")), str(p["generation"]),
                   f"{100 * ring_fill(inst, i):.0f}%", ago)
     caption = [kit_line(inst), *(control_lines or [])]
     if keys is not None and keys.active:
         caption.append(keys.help_line())
-    cap = getattr(inst, "capture", None)          # audio input (liveinstrument.capture), when running
+    cap = inst.capture                            # audio input (liveinstrument.capture), when running
     if cap is not None:
         caption.append(cap.status_line())
     t.caption = "\n".join(caption)
