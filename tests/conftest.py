@@ -132,3 +132,42 @@ def random_synth():
     torch.set_num_threads(1)
     from liveinstrument.synth import DrumSynth
     return DrumSynth.random(0)
+
+
+def wait_until(pred, timeout: float = 40.0, poll_s: float = 0.02) -> bool:
+    """Poll ``pred`` until it is true or ``timeout`` seconds pass; its last value. Import it
+    (``from conftest import wait_until``; pytest puts tests/ on sys.path)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(poll_s)
+    return bool(pred())
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A fresh, empty ``$DRUMGAN_HOME`` for one test module (its kits, mappings, samples)."""
+    from liveinstrument import paths
+    h = tmp_path_factory.mktemp("home")
+    old = os.environ.get(paths.HOME_ENV)
+    os.environ[paths.HOME_ENV] = str(h)
+    try:
+        yield h
+    finally:
+        if old is None:
+            os.environ.pop(paths.HOME_ENV, None)
+        else:
+            os.environ[paths.HOME_ENV] = old
+
+
+@pytest.fixture(scope="module")
+def live_inst(home):
+    """The real instrument as ``drumgan live --audio-device null`` runs it (4 pads, untrained
+    G in a renderer process, seed 3), all pads rendered. The audio clock (NullOut) adopts each
+    published map, which is what frees the ring's buffers for the next renders."""
+    from liveinstrument.engine.audio_out import NullOut
+    from liveinstrument.engine.instrument import Instrument
+    with Instrument(n_pads=4, random_model=0, seed=3) as i, NullOut(i):
+        assert i.wait_ready(60.0)
+        yield i

@@ -18,40 +18,14 @@ import numpy as np
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
+from conftest import wait_until
 from liveinstrument import paths
 from liveinstrument.engine.state import load_kit
 
 
-def _wait(pred, timeout: float = 40.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
-
-
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    h = tmp_path_factory.mktemp("home")
-    old = os.environ.get(paths.HOME_ENV)
-    os.environ[paths.HOME_ENV] = str(h)
-    yield h
-    if old is None:
-        os.environ.pop(paths.HOME_ENV, None)
-    else:
-        os.environ[paths.HOME_ENV] = old
-
-
-@pytest.fixture(scope="module")
-def inst(home):
-    from liveinstrument.engine.instrument import Instrument
-    from liveinstrument.engine.audio_out import NullOut
-    # The instrument as `drumgan live --audio-device null` runs it: an audio clock (NullOut)
-    # adopts each published map, which is what frees the ring's buffers for the next renders.
-    with Instrument(n_pads=4, random_model=0, seed=3) as i, NullOut(i):
-        assert i.wait_ready(60.0)
-        yield i
+def inst(live_inst):
+    return live_inst
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +43,7 @@ def test_osc_save_load_next_prev_and_undo(inst, osc, home: Path) -> None:
     client, cs = osc
     inst.set_param(1, "kick", 0.25)
     client.send_message("/drumgan/kit/save", "groove a")
-    assert _wait(lambda: inst.kits.saves == 1 and not inst.kit_info()["busy"])
+    assert wait_until(lambda: inst.kits.saves == 1 and not inst.kit_info()["busy"])
     a = home / "kits" / "groove a" / "kit.yaml"
     assert a.is_file() and inst.kit_info()["name"] == "groove a"
     pads, _, raw, _ = load_kit(a)
@@ -77,30 +51,30 @@ def test_osc_save_load_next_prev_and_undo(inst, osc, home: Path) -> None:
 
     inst.set_param(1, "kick", 0.75)
     client.send_message("/drumgan/kit/save", "groove b")
-    assert _wait(lambda: inst.kits.saves == 2 and not inst.kit_info()["busy"])
+    assert wait_until(lambda: inst.kits.saves == 2 and not inst.kit_info()["busy"])
 
     client.send_message("/drumgan/kit/load", "groove a")
-    assert _wait(lambda: inst.kits.loads == 1 and inst.pads[0].kick == 0.25)
+    assert wait_until(lambda: inst.kits.loads == 1 and inst.pads[0].kick == 0.25)
     assert inst.kit_info()["name"] == "groove a"
     client.send_message("/drumgan/kit/next", [])                # browse order: user kits, then shipped
-    assert _wait(lambda: inst.kits.loads == 2 and inst.pads[0].kick == 0.75)
+    assert wait_until(lambda: inst.kits.loads == 2 and inst.pads[0].kick == 0.75)
     assert inst.kit_info()["name"] == "groove b"
     client.send_message("/drumgan/kit/prev", [])
-    assert _wait(lambda: inst.kits.loads == 3 and inst.pads[0].kick == 0.25)
+    assert wait_until(lambda: inst.kits.loads == 3 and inst.pads[0].kick == 0.25)
 
     # save with no name overwrites the current kit, atomically: only the new audio files remain
     inst.set_param(2, "decay", 0.5)
     client.send_message("/drumgan/kit/save", [])
-    assert _wait(lambda: inst.kits.saves == 3 and not inst.kit_info()["busy"])
+    assert wait_until(lambda: inst.kits.saves == 3 and not inst.kit_info()["busy"])
     assert load_kit(a)[0][1].decay == 0.5
     referenced = {p.split("/")[-1] for p in a.read_text().split() if p.endswith(".wav")}
     assert {f.name for f in (a.parent / "kit_audio").iterdir()} == referenced
 
     before = _z(inst, 2)
     client.send_message("/drumgan/pad/2/generate", [])
-    assert _wait(lambda: not np.array_equal(_z(inst, 2), before))
+    assert wait_until(lambda: not np.array_equal(_z(inst, 2), before))
     client.send_message("/drumgan/undo", [])
-    assert _wait(lambda: np.array_equal(_z(inst, 2), before)), "undo did not bring the sound back"
+    assert wait_until(lambda: np.array_equal(_z(inst, 2), before)), "undo did not bring the sound back"
     assert inst.wait_ready(30.0)
 
 
@@ -110,7 +84,7 @@ def test_kit_names_from_senders_stay_in_the_kit_dir(inst, osc, home: Path) -> No
     for name in ("../escape", "/tmp/evil", "a/b", ".."):
         client.send_message("/drumgan/kit/save", name)
         client.send_message("/drumgan/kit/load", name)
-    assert _wait(lambda: cs.osc.stats["bad_value"] == bad0 + 8)
+    assert wait_until(lambda: cs.osc.stats["bad_value"] == bad0 + 8)
     assert not (home / "escape").exists() and not Path("/tmp/evil").exists()
     assert not any(p.name in ("escape", "evil", "b") for p in home.rglob("*"))
 
@@ -139,18 +113,18 @@ def test_mapped_midi_actions_through_a_real_jack_port(inst, home: Path, tmp_path
             time.sleep(0.1)
             saves = inst.kits.saves
             sender.send_message([0x90, 90, 100])                 # save as a new dated kit
-            assert _wait(lambda: inst.kits.saves == saves + 1 and not inst.kit_info()["busy"])
+            assert wait_until(lambda: inst.kits.saves == saves + 1 and not inst.kit_info()["busy"])
             dated = inst.kit_info()["name"]
             assert dated.startswith("kit ") and (home / "kits" / dated / "kit.yaml").is_file()
             loads = inst.kits.loads
             sender.send_message([0x90, 91, 100])                 # next kit
-            assert _wait(lambda: inst.kits.loads == loads + 1)
+            assert wait_until(lambda: inst.kits.loads == loads + 1)
             assert inst.kit_info()["name"] != dated
             inst.kits.wait_idle()
             before = _z(inst, 3)
             inst.action(3, "generate")
             sender.send_message([0xB0, 20, 127])                 # a button on CC 20: undo
-            assert _wait(lambda: np.array_equal(_z(inst, 3), before))
+            assert wait_until(lambda: np.array_equal(_z(inst, 3), before))
     finally:
         sender.close_port()
         sender.delete()
@@ -164,16 +138,16 @@ def test_status_view_keys_through_a_pty(inst, home: Path) -> None:
             assert keys.active
             saves = inst.kits.saves
             os.write(master, b"a")                              # save as new
-            assert _wait(lambda: inst.kits.saves == saves + 1 and not inst.kit_info()["busy"])
+            assert wait_until(lambda: inst.kits.saves == saves + 1 and not inst.kit_info()["busy"])
             before = _z(inst, 4)
             inst.action(4, "generate")
             os.write(master, b"u")
-            assert _wait(lambda: np.array_equal(_z(inst, 4), before))
+            assert wait_until(lambda: np.array_equal(_z(inst, 4), before))
             loads = inst.kits.loads
             os.write(master, b"n")
-            assert _wait(lambda: inst.kits.loads == loads + 1)
+            assert wait_until(lambda: inst.kits.loads == loads + 1)
             os.write(master, b"q")
-            assert _wait(keys.quit.is_set, 2.0)
+            assert wait_until(keys.quit.is_set, 2.0)
     finally:
         os.close(master)
         os.close(slave)
@@ -209,7 +183,7 @@ def test_a_crash_mid_save_leaves_a_whole_kit(tmp_path: Path) -> None:
         try:
             assert proc.stdout.readline().strip() == b"ready"
             if trial == 0 or not path.exists():
-                _wait(path.exists, 30.0)
+                wait_until(path.exists, 30.0)
             time.sleep(float(rng.uniform(0.05, 1.5)))
         finally:
             proc.send_signal(signal.SIGKILL)

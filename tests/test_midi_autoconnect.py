@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import wait_until
 from liveinstrument import paths
 from liveinstrument.control.mapping import load_mapping
 from liveinstrument.control.midi_ports import alsa_hardware_clients, alsa_port_client
@@ -49,13 +50,6 @@ class Controller:
         self.client.close()
 
 
-def _wait(pred, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
 
 
 def test_controller_plugged_in_after_start_is_connected_and_heard(jack_server) -> None:
@@ -79,11 +73,11 @@ def test_controller_plugged_in_after_start_is_connected_and_heard(jack_server) -
             rec.recording.set()
             time.sleep(0.3)
             pad = Controller(jack_server.name, f"nanopad-{uuid.uuid4().hex[:4]}")   # plugged in now
-            assert _wait(lambda: f"{pad.client.name}:out" in cs.connected_midi_ports(), 5.0), cs.describe()
+            assert wait_until(lambda: f"{pad.client.name}:out" in cs.connected_midi_ports(), 5.0), cs.describe()
             assert any(f"{pad.client.name}:out" in line for line in cs.describe())
             hits0 = inst.mixer.hits
             pad.send(0x99, 36, 127)                         # GM kick on channel 10 -> pad 1
-            assert _wait(lambda: inst.mixer.hits > hits0, 3.0), "note from the new controller not played"
+            assert wait_until(lambda: inst.mixer.hits > hits0, 3.0), "note from the new controller not played"
             time.sleep(0.5)
             rec.recording.clear()
             x = rec.buf[:rec.n]
@@ -92,7 +86,7 @@ def test_controller_plugged_in_after_start_is_connected_and_heard(jack_server) -
             pad.close()                                     # unplugged: the list follows
             pad = None
             cs.autoconnect.rescan()
-            assert _wait(lambda: cs.connected_midi_ports() == [], 5.0)
+            assert wait_until(lambda: cs.connected_midi_ports() == [], 5.0)
         finally:
             if pad is not None:
                 pad.close()
@@ -138,7 +132,7 @@ def test_learn_on_a_shipped_mapping_writes_the_users_copy(jack_server, tmp_path:
             time.sleep(0.1)
             cs.arm_learn("pad/3/tune")
             sender.send_message([0xB0, 77, 5])
-            assert _wait(lambda: cs.learn.last is not None, 5.0)
+            assert wait_until(lambda: cs.learn.last is not None, 5.0)
             assert cs.learn.save_error is None
     finally:
         sender.close_port()

@@ -5,40 +5,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from conftest import wait_until
 
 PATCH = Path(__file__).resolve().parents[1] / "mappings" / "drumgan.pd"
 pytestmark = pytest.mark.skipif(shutil.which("pd") is None, reason="Pure Data (pd) is not installed")
 
 
-def _wait(pred, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
-
-
 @pytest.fixture(scope="module")
-def inst(tmp_path_factory):
-    import os
-    from liveinstrument import paths
-    from liveinstrument.engine.instrument import Instrument
-    old = os.environ.get(paths.HOME_ENV)
-    os.environ[paths.HOME_ENV] = str(tmp_path_factory.mktemp("home"))
-    try:
-        with Instrument(n_pads=4, random_model=0, seed=3) as i:
-            assert i.wait_ready(60.0)
-            yield i
-    finally:
-        if old is None:
-            os.environ.pop(paths.HOME_ENV, None)
-        else:
-            os.environ[paths.HOME_ENV] = old
+def inst(live_inst):
+    return live_inst
 
 
 def test_patch_plays_pads_sets_sliders_and_generates(inst) -> None:
@@ -56,7 +35,7 @@ def test_patch_plays_pads_sets_sliders_and_generates(inst) -> None:
              "-send", "; ".join(f"drumgan-test {m}" for m in msgs)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            ok = _wait(lambda: inst.pads[2].snare == pytest.approx(0.25)
+            ok = wait_until(lambda: inst.pads[2].snare == pytest.approx(0.25)
                        and not (inst.pads[2].z_center == z3).all(), 15.0)
         finally:
             proc.kill()

@@ -8,8 +8,6 @@ PyYAML cannot round-trip comments, hence no full rewrite.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Callable
 
 import yaml
 
+from liveinstrument.atomic_write import write_atomic
 from liveinstrument.engine.commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
 from liveinstrument.control.common import log
 from liveinstrument.control.mapping import (ALL_PADS, SELECT_BY_VALUE, SELECTED, Mapping, MappingError,
@@ -187,18 +186,4 @@ def save_learned(path: Path, mapping: Mapping) -> None:
     check = parse_mapping(new_text, source=path)
     if (check.learned_notes, check.learned_cc) != (mapping.learned_notes, mapping.learned_cc):
         raise MappingError(f"{path}: learned section did not round-trip; file left unchanged")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(new_text)
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, new_text.encode("utf-8"))     # keeps the file's permissions

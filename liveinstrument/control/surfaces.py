@@ -149,20 +149,13 @@ class ControlSurfaces:
 
     def status_lines(self) -> list[str]:
         """Short lines for the live status view: MIDI inputs and connected controllers, OSC."""
-        lines = [f"MIDI in: {m.description or m.port or 'virtual'}" for m in self.midi_inputs]
-        if self.autoconnect is not None:
-            lines.append(self.autoconnect.describe())
-        if self.midi_problem:
-            lines.append(self.midi_problem)
-        if self.osc is not None:
-            host, port = self.osc.address
-            lines.append(f"OSC: {host}:{port}")
-        return lines
+        return self.describe(short=True)
 
-    def describe(self) -> list[str]:
-        """One line per open input, for the status view and the startup banner."""
-        lines = [f"mapping: {self.mapping.name}"
-                 + (f" ({self.mapping.source})" if self.mapping.source else "")]
+    def describe(self, short: bool = False) -> list[str]:
+        """One line per open input for the startup banner; ``short`` leaves out the mapping
+        line and the OSC root (the status view's room)."""
+        lines = [] if short else [f"mapping: {self.mapping.name}"
+                                  + (f" ({self.mapping.source})" if self.mapping.source else "")]
         lines += [f"MIDI in: {m.description or m.port or 'virtual'}" for m in self.midi_inputs]
         if self.autoconnect is not None:
             lines.append(self.autoconnect.describe())
@@ -170,7 +163,7 @@ class ControlSurfaces:
             lines.append(self.midi_problem)
         if self.osc is not None:
             host, port = self.osc.address
-            lines.append(f"OSC: {host}:{port} root {self.mapping.osc_root}")
+            lines.append(f"OSC: {host}:{port}" + ("" if short else f" root {self.mapping.osc_root}"))
         return lines
 
 
