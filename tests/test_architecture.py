@@ -110,3 +110,58 @@ def test_train_does_not_import_eval():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# Imports point down. Package -> the packages it may not import (anywhere in the file, lazy
+# imports included), and the files that compose the application on purpose.
+IMPORTS_FORBIDDEN = {
+    "engine": {"control", "web", "capture", "train", "eval", "data"},
+    "capture": {"control", "web", "engine", "train", "eval"},
+    "control": {"web", "capture", "train", "eval"},
+    "train": {"eval", "engine", "control", "web", "capture"},
+    "nets": {"engine", "control", "web", "capture", "train", "eval"},
+}
+IMPORT_OK = {
+    "engine/cli.py",     # `drumgan live` / `drumgan render`: the composition root wires every surface
+}
+
+
+def _imported_packages(path, rel):
+    """Top-level ``liveinstrument`` subpackages a file imports (absolute and relative)."""
+    import ast
+    parts = rel.split("/")
+    out = set()
+    for n in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = []
+        if isinstance(n, ast.ImportFrom) and n.level:
+            base = parts[:len(parts) - n.level]
+            names = [".".join(base + [n.module])] if n.module else [".".join(base + [a.name]) for a in n.names]
+        elif isinstance(n, ast.ImportFrom) and (n.module or "").startswith("liveinstrument."):
+            names = [n.module.split(".", 1)[1]]
+        elif isinstance(n, ast.Import):
+            names = [a.name.split(".", 1)[1] for a in n.names if a.name.startswith("liveinstrument.")]
+        out |= {m.split(".")[0] for m in names if m}
+    return out
+
+
+def test_imports_point_down():
+    """engine does not import control/web/capture, train does not import eval, and so on
+    (``IMPORTS_FORBIDDEN``); only the composition root may wire them together."""
+    from pathlib import Path
+    pkg = Path(__file__).resolve().parent.parent / "liveinstrument"
+    bad = []
+    for f in sorted(pkg.rglob("*.py")):
+        rel = f.relative_to(pkg).as_posix()
+        top = rel.split("/")[0]
+        if "/" not in rel or rel in IMPORT_OK:
+            continue
+        for dep in sorted(_imported_packages(f, rel) & IMPORTS_FORBIDDEN.get(top, set())):
+            bad.append(f"{rel} imports liveinstrument.{dep}")
+    assert not bad, "imports that point up or sideways:\n" + "\n".join(bad)
+
+
+def test_the_import_check_sees_relative_absolute_and_lazy_imports(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text("from ..control.mapping import Target\nimport liveinstrument.web.server\n"
+                   "from . import dsp\ndef f():\n    from .. import capture\n")
+    assert _imported_packages(src, "engine/m.py") == {"control", "web", "engine", "capture"}
