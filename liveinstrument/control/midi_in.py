@@ -444,6 +444,34 @@ class MidiInput:
             self.router.stats.inc("errors")
 
 
+class CoreMidiInput:
+    """The engine's own JACK MIDI port (``engine.jack_out.JackOut``: read in the core's JACK
+    callback, every message with its frame) feeding a router; the port rtmidi would have
+    opened. Same face as :class:`MidiInput` for :class:`~.surfaces.ControlSurfaces`."""
+
+    virtual = True
+    port = None
+
+    def __init__(self, router: MidiRouter, source) -> None:
+        self.router, self.source = router, source
+        self.full_name = source.midi_port_name
+        self.client_name, self.port_name = self.full_name.split(":", 1)
+        self.description = ""
+
+    def open(self) -> "CoreMidiInput":
+        self.source.set_midi_feed(self.router.feed)
+        self.description = f"JACK port {self.full_name} (read by the real-time core, each note at its frame)"
+        log.info("MIDI in: %s", self.description)
+        return self
+
+    def close(self) -> None:
+        self.source.set_midi_feed(None)
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.description)
+
+
 FLUSH_S = 0.005
 _EOX = [0xF7]
 

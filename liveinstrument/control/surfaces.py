@@ -20,7 +20,7 @@ from liveinstrument.paths import learned_mapping_path
 from liveinstrument.control.common import Selection, Stats, log
 from liveinstrument.control.learn import MidiLearn
 from liveinstrument.control.mapping import DEFAULT_MAPPING, Mapping, load_mapping
-from liveinstrument.control.midi_in import MidiInput, MidiPortError, MidiRouter, resolve_api
+from liveinstrument.control.midi_in import CoreMidiInput, MidiInput, MidiPortError, MidiRouter, resolve_api
 from liveinstrument.control.midi_ports import AlsaAutoConnect, AutoConnect, JackAutoConnect
 from liveinstrument.control.osc_guard import DEFAULT_RATE
 from liveinstrument.control.osc_server import OscServer
@@ -39,7 +39,8 @@ class ControlSurfaces:
     ``learn_path``: where MIDI learn saves (default: the mapping's own file when it is the
     user's, else a copy in the user's mappings folder: a shipped file is never written).
     ``start()`` raises MidiPortError / OSError / MappingError with a message for the user,
-    and leaves nothing open when it does; ``auto`` MIDI that cannot open (no JACK server,
+    and leaves nothing open when it does; ``core_midi``: the engine's JACK client (``JackOut``)
+    when it reads JACK MIDI itself: the first ``auto``/``virtual`` input is then its port; ``auto`` MIDI that cannot open (no JACK server,
     no ALSA sequencer) is one line in :meth:`describe` instead, and OSC still starts.
     """
 
@@ -48,7 +49,7 @@ class ControlSurfaces:
                  osc_port: int | None = 9000, osc_host: str = "127.0.0.1",
                  osc_allow: Iterable[str] | None = None, jack_server: str | None = None,
                  client_name: str = "drumgan", learn_path: Path | str | None = None,
-                 osc_rate_limit: float = DEFAULT_RATE) -> None:
+                 osc_rate_limit: float = DEFAULT_RATE, core_midi=None) -> None:
         self.controls = controls
         self.mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
         self.selection = Selection(int(getattr(controls, "n_pads", 16)))
@@ -62,6 +63,9 @@ class ControlSurfaces:
         self.midi_api, self.jack_server, self.client_name = midi_api, jack_server, client_name
         self.midi_inputs = [_midi_input(self.router, "virtual" if s == "auto" else s, midi_api, client_name,
                                         jack_server, i) for i, s in enumerate(specs)]
+        self.core_midi = core_midi is not None and bool(specs) and specs[0] in ("auto", "virtual")
+        if self.core_midi:
+            self.midi_inputs[0] = CoreMidiInput(self.router, core_midi)
         self.autoconnect: AutoConnect | None = None
         self.midi_problem: str | None = None     # why auto MIDI is off, in one line
         self.osc: OscServer | None = None
@@ -72,13 +76,13 @@ class ControlSurfaces:
                                  rate_limit=osc_rate_limit)
 
     @classmethod
-    def from_args(cls, controls: InstrumentControls, args: argparse.Namespace) -> "ControlSurfaces":
+    def from_args(cls, controls: InstrumentControls, args: argparse.Namespace, core_midi=None) -> "ControlSurfaces":
         """Build from the options :func:`add_control_arguments` defines."""
         midi_in = ["auto"] if args.midi_in is None else args.midi_in
         return cls(controls, args.mapping, midi_in=midi_in, midi_api=args.midi_api,
                    osc_port=None if args.osc_port < 0 else args.osc_port, osc_host=args.osc_host,
                    osc_allow=args.osc_allow, jack_server=args.jack_server,
-                   osc_rate_limit=getattr(args, "osc_rate_limit", DEFAULT_RATE))
+                   osc_rate_limit=getattr(args, "osc_rate_limit", DEFAULT_RATE), core_midi=core_midi)
 
     def start(self) -> "ControlSurfaces":
         try:
@@ -105,7 +109,7 @@ class ControlSurfaces:
             self.auto_midi = False
             return
         try:
-            if resolve_api(self.midi_api) == rtmidi.API_UNIX_JACK:
+            if self.core_midi or resolve_api(self.midi_api) == rtmidi.API_UNIX_JACK:
                 dest = f"{virtual.client_name}:{virtual.port_name}"
                 self.autoconnect = JackAutoConnect(dest, self.jack_server, f"{self.client_name}-ports").start()
             else:

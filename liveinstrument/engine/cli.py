@@ -31,6 +31,10 @@ def register(subparsers) -> None:
 
 def add_live_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    p.add_argument("--audio", choices=("auto", "jack", "portaudio"), default="auto",
+                   help="audio system: jack = the core as a JACK client that also reads JACK MIDI itself "
+                        "(each note at its frame); portaudio = a PortAudio stream; auto (default): jack when "
+                        "a JACK server runs and neither --audio-device nor audio input is asked for")
     p.add_argument("--audio-device", help="output device index or name substring; 'null' runs without sound")
     p.add_argument("--samplerate", type=int, help="default: the device's rate (44100 or 48000)")
     p.add_argument("--blocksize", type=int, default=128, help="frames per audio block (default 128)")
@@ -74,11 +78,11 @@ def add_live_args(p: argparse.ArgumentParser) -> None:
                    help="also analyse each hit with the encoder and move the class pad towards it")
 
 
-def _start_controls(inst, args):
+def _start_controls(inst, args, core_midi=None):
     """Start MIDI/OSC on the instrument; a failure is one line and the sound goes on without them."""
     from ..control.surfaces import ControlSurfaces
     try:
-        surfaces = ControlSurfaces.from_args(inst, args).start()
+        surfaces = ControlSurfaces.from_args(inst, args, core_midi=core_midi).start()
     except Exception as exc:  # controls are optional for the sound; say why in one line
         print(f"MIDI/OSC control failed to start: {exc.__class__.__name__}: {exc}")
         return None
@@ -140,9 +144,30 @@ def _arm_exit_watchdog(seconds: float = 2.0) -> None:
     t.start()
 
 
+def _jack_rate(args) -> int | None:
+    """The JACK server's sample rate when the core should run as a JACK client, else None."""
+    if args.audio == "portaudio" or args.audio_device is not None:
+        return None
+    if args.audio == "auto" and (getattr(args, "input_device", None) or getattr(args, "beatbox", False)):
+        return None                           # audio input (capture) runs through PortAudio's duplex stream
+    from .jack_out import jack_server_rate
+    return jack_server_rate(args.jack_server)
+
+
 def run_live(args) -> int:
     _exit_on_signals()
     from .audio_out import AudioOut, NullOut, find_output_device, rescan_devices
+    if args.audio == "jack" and args.audio_device is not None:
+        print("drumgan live: --audio jack has no devices (JACK connects ports); leave out --audio-device",
+              file=sys.stderr)
+        return 2
+    jack_rate = None if args.list_devices else _jack_rate(args)
+    if args.audio == "jack" and jack_rate is None and not args.list_devices:
+        print("drumgan live: --audio jack needs a running JACK server (start one, e.g. 'jackd -d dummy', "
+              "or name it with --jack-server); --audio portaudio uses PortAudio instead", file=sys.stderr)
+        return 2
+    if jack_rate is not None:
+        return _run_live_jack(args, jack_rate)
     try:
         import sounddevice as sd
         rescan_devices()
@@ -207,6 +232,50 @@ def run_live(args) -> int:
         if cap is not None:
             summary["capture"] = cap.stats()
         print(json.dumps(summary))
+    return 0
+
+
+def _run_live_jack(args, rate: int) -> int:
+    """`drumgan live` with the core as a JACK client (audio out + JACK MIDI in, in C)."""
+    problem = preflight(args)
+    if problem:
+        print(f"drumgan live: {problem}", file=sys.stderr)
+        return 2
+    from .instrument import Instrument
+    from .jack_out import JackError, JackOut
+    if args.samplerate and args.samplerate != rate:
+        print(f"drumgan live: the JACK server runs at {rate} Hz, not --samplerate {args.samplerate}", file=sys.stderr)
+        return 2
+    if getattr(args, "input_device", None) or getattr(args, "beatbox", False):
+        print("audio input (capture/beatbox) runs through PortAudio: add --audio portaudio; playing without it")
+    t0 = time.monotonic()
+    with Instrument(sample_rate=rate, models_dir=Path(args.models) if args.models else None,
+                    random_model=0 if args.random_model else False, kit=args.kit,
+                    max_voices=args.voices, per_pad_outputs=args.per_pad_outputs, seed=args.seed,
+                    renderer_threads=args.renderer_threads, renderer_standby=True,
+                    allow_dirs=_allowed_dirs(args), timing=args.timing) as inst:
+        out = JackOut(inst, server=args.jack_server, channels=2 + (inst.n_pads if args.per_pad_outputs else 0))
+        try:
+            out.start()
+        except JackError as exc:
+            print(f"drumgan live: {exc} (or use --audio portaudio)", file=sys.stderr)
+            return 1
+        print(f"audio: {out.device_name}, {out.blocksize} frames at {rate} Hz, timing {args.timing}")
+        controls = _start_controls(inst, args, core_midi=out)
+        from ..web.launch import start_web
+        web = start_web(inst, out, controls, args)
+        try:
+            try:
+                _loop(inst, out, args, t0, controls)
+            finally:
+                _arm_exit_watchdog()
+        finally:
+            if controls is not None and hasattr(controls, "close"):
+                controls.close()
+            if web is not None:
+                web.stop()
+            out.stop()
+        print(json.dumps({**out.stats(), "hits": inst.mixer.hits, "renders": inst.counters["render_requests"]}))
     return 0
 
 

@@ -133,7 +133,10 @@ static int process(jnf nframes, void *arg) {
             jmidi_ev ev;
             if (j->api.midi_event_get(&ev, mb, i) == 0) got += parse(j, j->base + ev.time, ev.buffer, ev.size);
         }
-        if (got) sem_post(&j->sem);                       /* wake the router thread */
+        if (got) {
+            rt_stat_add(j->core, ST_MIDI_IN, got);
+            sem_post(&j->sem);                            /* wake the router thread */
+        }
     }
     for (int k = 0; k < j->n_out; k++) j->bufs[k] = j->api.port_get_buffer(j->out[k], nframes);
     rt_render_planar(j->core, j->bufs, nframes, j->n_out, j->base);
