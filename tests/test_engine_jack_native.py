@@ -19,11 +19,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "benchmarks" / "jack_probe.py"
 sys.path.insert(0, str(ROOT / "benchmarks"))
-TAKES = 3          # a take JACK disturbed (xrun: cycles skipped on this shared box) is replayed
+TAKES = 3          # a failing take that JACK disturbed (xruns on this shared box) is replayed
 
 
-def _take(jack_server, tmp_path, timing: str) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(offsets in their cycles, latencies in frames, facts) for 30 notes; retried while JACK reports xruns."""
+def _take(jack_server, tmp_path, timing: str, check) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(offsets in their cycles, latencies in frames, facts) for 30 notes. ``check(offsets, lat,
+    fact)`` raises AssertionError for a bad take: an undisturbed take must pass as it is; one
+    during which JACK reported xruns (cycles lost to the machine: the probe's own Python
+    callbacks, other jobs) is replayed, up to TAKES."""
     from jack_probe import first_samples
     from liveinstrument.control.mapping import load_mapping
     from liveinstrument.control.midi_in import MidiRouter
@@ -53,35 +56,48 @@ def _take(jack_server, tmp_path, timing: str) -> tuple[np.ndarray, np.ndarray, d
                         "found": int((first >= 0).sum())}
                 facts.append(fact)
                 fact["midi_thread"] = out.stats()["midi_thread_policy"]
-                if fact["xruns"] == 0:
-                    return d["offsets"], first - d["send"], fact
-    pytest.fail(f"every take disturbed by JACK xruns: {facts}")
+                lat = first - d["send"]
+                try:
+                    check(d["offsets"], lat, fact)
+                    return d["offsets"], lat, fact
+                except AssertionError as exc:
+                    fact["failure"] = str(exc).splitlines()[0]
+                    if fact["xruns"] == 0:
+                        raise
+    pytest.fail(f"every take failed, each disturbed by JACK xruns: {facts}")
 
 
 @pytest.mark.jack
 def test_jack_midi_notes_play_at_a_constant_latency(jack_server, tmp_path):
-    offsets, lat, fact = _take(jack_server, tmp_path, "constant")
     period = jack_server.period
-    assert np.ptp(offsets) > period / 2, "the notes should fall at many points inside their cycles"
-    assert fact["hits"] == 30 and fact["found"] == 30, fact
+
+    def check(offsets, lat, fact):
+        assert np.ptp(offsets) > period / 2, "the notes should fall at many points inside their cycles"
+        assert fact["hits"] == 30 and fact["found"] == 30, fact
+        assert fact["late"] == 0, f"{fact['late']} notes reached the core after their sample time"
+        ms = lat / jack_server.rate * 1e3
+        assert np.ptp(ms) <= 0.1, f"latency spread {np.ptp(ms):.3f} ms over 30 notes: {lat.tolist()}"
+        assert np.all(lat == period), f"arrival + one block is {period} frames: {lat.tolist()}"
+
+    offsets, lat, fact = _take(jack_server, tmp_path, "constant", check)
     ms = lat / jack_server.rate * 1e3
     print(f"constant: send -> first sample {np.median(ms):.3f} ms, spread {np.ptp(ms):.3f} ms, {fact}")
-    assert fact["late"] == 0, f"{fact['late']} notes reached the core after their sample time"
-    assert np.ptp(ms) <= 0.1, f"latency spread {np.ptp(ms):.3f} ms over 30 notes: {lat.tolist()}"
-    assert np.all(lat == period), f"arrival + one block is {period} frames: {lat.tolist()}"
 
 
 @pytest.mark.jack
 def test_immediate_timing_jitters_by_about_a_block(jack_server, tmp_path):
-    offsets, lat, fact = _take(jack_server, tmp_path, "immediate")
     period = jack_server.period
-    assert fact["found"] == 30, fact
+
+    def check(offsets, lat, fact):
+        assert fact["found"] == 30, fact
+        # offset 0 of the next block: period - offset, so the spread is about a block
+        assert np.ptp(lat) >= 0.75 * period, lat.tolist()
+        assert np.median(lat) < period, "immediate plays earlier than constant on average"
+        on_time = lat == period - offsets
+        assert on_time.mean() >= 0.8, f"most notes at the next block's start: {lat.tolist()}"
+
+    offsets, lat, fact = _take(jack_server, tmp_path, "immediate", check)
     print(f"immediate: send -> first sample frames p50 {np.median(lat):.0f}, spread {np.ptp(lat)}, {fact}")
-    # offset 0 of the next block: period - offset, so the spread is about a block
-    assert np.ptp(lat) >= 0.75 * period, lat.tolist()
-    assert np.median(lat) < period, "immediate plays earlier than constant on average"
-    on_time = lat == period - offsets
-    assert on_time.mean() >= 0.8, f"most notes at the next block's start: {lat.tolist()}"
 
 
 @pytest.mark.jack

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import native_core as nc
-from .audio_out import timing_summary
+from .audio_out import _GcGuard, timing_summary
 from .instrument import Instrument
 
 log = logging.getLogger("drumgan.engine")
@@ -60,6 +60,7 @@ class JackOut:
         self._ring_idx = self._ring[:nc.RING_HDR_BYTES].view(np.int64)     # [17] dropped
         self._recs = (nc.MidiRec * 256)()
         self._handle = None
+        self._gc = _GcGuard()                  # 0.5 ms switch interval: the MIDI thread gets the GIL fast
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.samplerate = 0
@@ -76,6 +77,7 @@ class JackOut:
         if not h:
             raise JackError(err.value.decode(errors="replace"))
         self._handle = h
+        self._gc.enter()
         self.samplerate = self._lib.rt_jack_rate(h)
         self.blocksize = self._lib.rt_jack_period(h)
         if self.samplerate != self.inst.sample_rate:
@@ -99,6 +101,7 @@ class JackOut:
         if self._handle:
             self._lib.rt_jack_close(self._handle)
             self._handle = None
+            self._gc.exit()
 
     close = stop
 
