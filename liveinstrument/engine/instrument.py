@@ -82,8 +82,11 @@ class Instrument:
         self.seed = seed
         self.counters: dict[str, int] = {"bad_input": 0, "dropped_events": 0, "render_requests": 0}
         self._lock = threading.RLock()           # pad state; never taken by the audio callback
-        self._subs: list[Callable[[int, str, float], None]] = []
-        self._hit_subs: list[Callable[[int, float], None]] = []
+        # Copy-on-write tuples: notifiers iterate without a lock while others (un)subscribe.
+        self._subs: tuple[Callable[[int, str, float], None], ...] = ()
+        self._hit_subs: tuple[Callable[[int, float], None], ...] = ()
+        self._subs_lock = threading.Lock()   # only (un)subscribing takes it, never a notifier
+        self._notice_lock = threading.RLock()   # set_param notices one at a time (a subscriber may set again)
         self._version = 0
         self._want_version: dict[int, int] = {}     # pad index -> newest requested version
         self._master = 0.8
@@ -182,7 +185,7 @@ class Instrument:
                 self._push_mix(p)
             else:
                 self._request(p)
-            self._notify(p + 1, name, v)
+            self._notify_current(p, name)
 
     def set_global(self, name: str, value: float) -> None:
         v = self._checked(name, GLOBAL_PARAMS, value, "set_global")
@@ -275,8 +278,15 @@ class Instrument:
                              "not_ready": m.not_ready, "nonfinite_blocks": m.nonfinite_blocks,
                              "dropped_events": self.events.dropped, "voices": m.active_voices()}}
 
-    def subscribe(self, callback: Callable[[int, str, float], None]) -> None:
-        self._subs.append(callback)
+    def subscribe(self, callback: Callable[[int, str, float], None]) -> Callable[[], None]:
+        """Call ``callback(pad, name, value)`` after every change; returns the unsubscribe."""
+        with self._subs_lock:
+            self._subs += (callback,)
+
+        def unsubscribe() -> None:
+            with self._subs_lock:
+                self._subs = tuple(cb for cb in self._subs if cb is not callback)
+        return unsubscribe
 
     # ------------------------------------------------------------ additions beyond the contract
     def set_choke(self, pad: int, group: int) -> None:
@@ -488,10 +498,17 @@ class Instrument:
             self._notify(p + 1, k, v)
 
     # ------------------------------------------------------------ what a control surface shows (web page)
-    def subscribe_hits(self, callback: Callable[[int, float], None]) -> None:
+    def subscribe_hits(self, callback: Callable[[int, float], None]) -> Callable[[], None]:
         """Call ``callback(pad, velocity)`` on the triggering thread after every accepted note-on
-        (any source: MIDI, OSC, web, beatbox), so a surface can flash the pad. Keep it cheap."""
-        self._hit_subs.append(callback)
+        (any source: MIDI, OSC, web, beatbox), so a surface can flash the pad. Keep it cheap.
+        Returns the unsubscribe."""
+        with self._subs_lock:
+            self._hit_subs += (callback,)
+
+        def unsubscribe() -> None:
+            with self._subs_lock:
+                self._hit_subs = tuple(cb for cb in self._hit_subs if cb is not callback)
+        return unsubscribe
 
     def pad_sound(self, pad: int) -> tuple[int, np.ndarray] | None:
         """(generation, audio) of the pad's main sound as a hit plays it (tune and decay applied),
@@ -582,8 +599,17 @@ class Instrument:
         self.counters["bad_input"] += 1
         log.debug("ignored bad input: %s", what)
 
+    def _notify_current(self, p: int, name: str) -> None:
+        """Notify pad ``p``'s (0-based) value of ``name`` as it is when the notice goes out, one
+        notice at a time: when two threads set one parameter, the last notice a surface gets is
+        the pad's value, whatever order the threads ran in (faders never stick on a stale value)."""
+        with self._notice_lock:
+            with self._lock:
+                now = getattr(self.pads[p], name)
+            self._notify(p + 1, name, now)
+
     def _notify(self, pad: int, name: str, value: float) -> None:
-        for cb in list(self._subs):
+        for cb in self._subs:
             try:
                 cb(pad, name, value)
             except Exception:  # a subscriber's bug must not reach the caller

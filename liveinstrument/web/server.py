@@ -125,7 +125,7 @@ class WebServer:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "WebServer":
         """Bind and serve in a thread; raises OSError (port in use, bad address) from here."""
-        if not self._subscribed:      # the instrument has no unsubscribe: once per server
+        if not self._subscribed:      # once per server: a restarted server keeps its listeners
             self.inst.subscribe(self._on_change)
             if hasattr(self.inst, "subscribe_hits"):
                 self.inst.subscribe_hits(self._on_hit)
