@@ -27,18 +27,20 @@ import numpy as np
 
 
 def first_samples(send: np.ndarray, rec: np.ndarray, rec_start: int, threshold: float,
-                  window: int) -> np.ndarray:
-    """``rec``: one channel. JACK frame of the first |sample| > threshold within ``window`` frames after each send
-    (-1 where none)."""
+                  window: int, offsets: np.ndarray | None = None) -> np.ndarray:
+    """``rec``: one channel. JACK frame of the first |sample| > threshold within ``window``
+    frames after each send (-1 where none). With ``offsets`` (each send's offset in its cycle)
+    the search starts at the cycle's first frame: a player that starts every note at the
+    start of the cycle it arrived in (ignoring the offset) then shows a negative latency."""
     out = np.full(len(send), -1, np.int64)
     a = np.abs(rec)
     for i, s in enumerate(send):
-        lo = int(s - rec_start)
+        lo = int(s - rec_start - (0 if offsets is None else offsets[i]))
         if lo < 0:
             continue
         nz = np.flatnonzero(a[lo:lo + window] > threshold)
         if nz.size:
-            out[i] = s + int(nz[0])
+            out[i] = lo + rec_start + int(nz[0])
     return out
 
 
@@ -55,6 +57,7 @@ def main() -> int:
     ap.add_argument("--lead", type=int, default=100, help="cycles before the first note")
     ap.add_argument("--note", type=int, default=36)
     ap.add_argument("--velocity", type=int, default=127)
+    ap.add_argument("--channel", type=int, default=10, help="MIDI channel 1..16 (default 10, GM drums)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--offsets", help="comma-separated frame offsets (default: random per note)")
     ap.add_argument("--out", required=True)
@@ -71,8 +74,9 @@ def main() -> int:
         offs = (offs * (a.notes // len(offs) + 1))[:a.notes]
     else:
         offs = [int(x) for x in rng.integers(0, period, a.notes)]
-    on = bytes([0x90, a.note & 0x7F, a.velocity & 0x7F])
-    off = bytes([0x80, a.note & 0x7F, 0])
+    ch = (a.channel - 1) & 0x0F
+    on = bytes([0x90 | ch, a.note & 0x7F, a.velocity & 0x7F])
+    off = bytes([0x80 | ch, a.note & 0x7F, 0])
     due: dict[int, list[tuple[int, int, bytes]]] = {}       # cycle -> [(index, offset, message)]
     if a.midi_file:
         import mido
