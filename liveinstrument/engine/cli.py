@@ -155,7 +155,26 @@ def _jack_rate(args) -> int | None:
 
 
 def run_live(args) -> int:
+    """``drumgan live``. Ends the process itself once every part is closed (renderers stopped,
+    shared memory unlinked, streams and ports closed): the interpreter's own finalisation then
+    has nothing left to release but took seconds on a busy machine, with the exit watchdog's
+    thread already frozen, so SIGTERM's 2 s bound did not hold."""
+    import os
     _exit_on_signals()
+    try:
+        rc = _run_live(args)
+    except SystemExit as exc:          # SIGTERM/SIGHUP (see _exit_on_signals), after the cleanup ran
+        rc = exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        rc = 130
+    import atexit
+    atexit._run_exitfuncs()   # multiprocessing's finalisers (queues, semaphores) while the watchdog still runs
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
+
+
+def _run_live(args) -> int:
     from .audio_out import AudioOut, NullOut, find_output_device, rescan_devices
     if args.audio == "jack" and args.audio_device is not None:
         print("drumgan live: --audio jack has no devices (JACK connects ports); leave out --audio-device",

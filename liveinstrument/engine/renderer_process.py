@@ -298,6 +298,7 @@ class RendererProcess:
         self.standby = standby
         self.restarts = 0
         self.recovery_s: list[float] = []    # failure seen -> replacement rendering
+        self.failures_seen: list[float] = []  # time.monotonic() each failure was noticed (benchmarks)
         self._closing = False
         self._lock = threading.Lock()
         self._waiters: dict[int, queue.Queue] = {}
@@ -452,6 +453,7 @@ class RendererProcess:
 
     def _replace(self, why: str) -> None:
         t0 = time.monotonic()
+        self.failures_seen.append(t0)
         old = self._child
         with self._lock:
             waiters, self._waiters = self._waiters, {}
@@ -492,8 +494,15 @@ class RendererProcess:
         if stop is not None:
             stop.set()
             self._supervisor.join(2.0)
-        for c in (self._spare, self._child):
-            if c is not None:
-                c.kill(grace=1.0)
+        # both are asked at once and get half a second (they hold nothing the parent does not
+        # release itself), then SIGKILL: shutdown must end within 2 s (issue #15)
+        kids = [c for c in (self._spare, self._child) if c is not None]
+        for c in kids:
+            if c.proc.is_alive():
+                c.put(("stop",))
+        t_end = time.monotonic() + 0.5
+        for c in kids:
+            c.proc.join(max(0.0, t_end - time.monotonic()))
+            c.kill()
         for w in list(self._waiters.values()):
             w.put(("failed", 0, "the instrument is closing"))
