@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from web_rig import JackRecorder, chromium, open_page, until
+from web_rig import JackMidiSender, JackRecorder, chromium, open_page, until
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
@@ -140,26 +140,19 @@ def test_kick_slider_changes_state_and_after_the_rerender_the_sound(rig):
 
 
 def test_midi_cc_through_a_jack_port_moves_the_slider_on_the_page(rig):
-    import rtmidi
     inst, drv = rig["inst"], rig["drv"]
     _strike(rig, 3)                                          # pad 3 selected (page and MIDI share it)
     until(lambda: rig["cs"].selection.pad == 3, 5, "pad 3 selected")
-    sender = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"sender-{uuid.uuid4().hex[:6]}")
-    try:
-        ports = sender.get_ports()
-        sender.open_port(next(i for i, p in enumerate(ports) if f"{rig['client']}:midi_in" in p))
+    with JackMidiSender(f"{rig['client']}:midi_in") as sender:
         time.sleep(0.2)
         for value in (96, 32):                               # CC 20: kick of the selected pad
-            sender.send_message([0xB0, 20, value])
+            sender.send([0xB0, 20, value])
             want = value / 127
             until(lambda: abs(inst.state()["pads"][2]["kick"] - want) < 0.01, 5, "kick set by MIDI")
             until(lambda: abs(float(drv.execute_script("return document.getElementById('s-kick').value"))
                               - want) < 0.01, 5, f"slider at {want:.3f}")
             shown = drv.execute_script("return document.getElementById('o-kick').textContent")
             assert shown == f"{want:.2f}"
-    finally:
-        sender.close_port()
-        sender.delete()
 
 
 _DROP_JS = """

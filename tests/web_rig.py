@@ -139,3 +139,55 @@ class JackRecorder:
             self.client.deactivate()
         finally:
             self.client.close()
+
+
+_SENDER = r"""
+import sys, rtmidi
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=sys.argv[2])
+ports = out.get_ports()
+out.open_port(next(i for i, p in enumerate(ports) if sys.argv[1] in p))
+print("ready", flush=True)
+for line in sys.stdin:
+    out.send_message([int(b, 16) for b in line.split()])
+    print("sent", flush=True)
+"""
+
+
+class JackMidiSender:
+    """A JACK MIDI sender in its own process. In the test's process it would deadlock now and
+    then: rtmidi's port connect holds the GIL while jackd waits on this process's Python JACK
+    client (the recorder's callbacks), which waits for the GIL."""
+
+    def __init__(self, port_substring: str, timeout: float = 20.0):
+        import subprocess
+        import sys
+        import uuid
+        self._p = subprocess.Popen([sys.executable, "-c", _SENDER, port_substring,
+                                    f"sender-{uuid.uuid4().hex[:6]}"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._timeout = timeout
+        self._expect("ready")
+
+    def _expect(self, word: str) -> None:
+        import select
+        r, _, _ = select.select([self._p.stdout], [], [], self._timeout)
+        line = self._p.stdout.readline().strip() if r else ""
+        if line != word:
+            self.close()
+            raise AssertionError(f"JACK MIDI sender: expected {word!r}, got {line!r}")
+
+    def send(self, message: list[int]) -> None:
+        self._p.stdin.write(" ".join(f"{b:02x}" for b in message) + "\n")
+        self._p.stdin.flush()
+        self._expect("sent")
+
+    def close(self) -> None:
+        if self._p.poll() is None:
+            self._p.kill()
+        self._p.wait(5)
+
+    def __enter__(self) -> "JackMidiSender":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
