@@ -280,12 +280,16 @@ class Instrument:
 
     def subscribe(self, callback: Callable[[int, str, float], None]) -> Callable[[], None]:
         """Call ``callback(pad, name, value)`` after every change; returns the unsubscribe."""
+        return self._listen("_subs", callback)
+
+    def _listen(self, attr: str, callback: Callable) -> Callable[[], None]:
+        """Add ``callback`` to the listener tuple ``attr``; returns the function that removes it."""
         with self._subs_lock:
-            self._subs += (callback,)
+            setattr(self, attr, getattr(self, attr) + (callback,))
 
         def unsubscribe() -> None:
             with self._subs_lock:
-                self._subs = tuple(cb for cb in self._subs if cb is not callback)
+                setattr(self, attr, tuple(cb for cb in getattr(self, attr) if cb is not callback))
         return unsubscribe
 
     # ------------------------------------------------------------ additions beyond the contract
@@ -494,21 +498,15 @@ class Instrument:
 
     def _notify_pad(self, p: int) -> None:
         """Tell subscribers every value of pad ``p`` (0-based) changed: faders follow a kit load/undo."""
-        for k, v in self.pads[p].params().items():
-            self._notify(p + 1, k, v)
+        for k in PAD_PARAMS:
+            self._notify_current(p, k)
 
     # ------------------------------------------------------------ what a control surface shows (web page)
     def subscribe_hits(self, callback: Callable[[int, float], None]) -> Callable[[], None]:
         """Call ``callback(pad, velocity)`` on the triggering thread after every accepted note-on
         (any source: MIDI, OSC, web, beatbox), so a surface can flash the pad. Keep it cheap.
         Returns the unsubscribe."""
-        with self._subs_lock:
-            self._hit_subs += (callback,)
-
-        def unsubscribe() -> None:
-            with self._subs_lock:
-                self._hit_subs = tuple(cb for cb in self._hit_subs if cb is not callback)
-        return unsubscribe
+        return self._listen("_hit_subs", callback)
 
     def pad_sound(self, pad: int) -> tuple[int, np.ndarray] | None:
         """(generation, audio) of the pad's main sound as a hit plays it (tune and decay applied),
@@ -601,11 +599,12 @@ class Instrument:
 
     def _notify_current(self, p: int, name: str) -> None:
         """Notify pad ``p``'s (0-based) value of ``name`` as it is when the notice goes out, one
-        notice at a time: when two threads set one parameter, the last notice a surface gets is
-        the pad's value, whatever order the threads ran in (faders never stick on a stale value)."""
+        notice at a time: when two threads change one value (set_param, a kit load, an analysis),
+        the last notice a surface gets is the pad's value, whatever order the threads ran in
+        (faders never stick on a stale value). Every pad-value notice goes through here."""
         with self._notice_lock:
             with self._lock:
-                now = getattr(self.pads[p], name)
+                now = float(getattr(self.pads[p], name))
             self._notify(p + 1, name, now)
 
     def _notify(self, pad: int, name: str, value: float) -> None:
@@ -636,4 +635,4 @@ class Instrument:
         self.counters["analyses"] = self.counters.get("analyses", 0) + 1
         self._request(p)
         for k in ("kick", "snare", "cymbal", "variation"):
-            self._notify(p + 1, k, float(getattr(self.pads[p], k)))
+            self._notify_current(p, k)

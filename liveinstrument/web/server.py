@@ -215,16 +215,10 @@ class WebServer:
         with self._pending_lock:
             batch, self._pending = list(self._pending.values()), {}
             self._flush_scheduled = False
+        # Values as notified: the Instrument sends every pad-value notice with the value current
+        # when it goes out, one at a time, so the newest notice per value is the truth.
         if not batch:
             return
-        # A change notice is only a hint of which value moved: two threads setting the same
-        # value can deliver their notices out of order (each one follows its own render), so
-        # the value sent is the instrument's current one, read now (~0.1 ms for 16 pads).
-        if any(m["t"] == "param" and m["pad"] > 0 for m in batch):
-            pads = self.inst.state()["pads"]
-            for m in batch:
-                if m["t"] == "param" and 0 < m["pad"] <= len(pads) and m["name"] in pads[m["pad"] - 1]:
-                    m["value"] = round(float(pads[m["pad"] - 1][m["name"]]), 4)
         self._broadcast({"t": "batch", "m": batch})
 
     def _broadcast(self, msg: dict) -> None:
