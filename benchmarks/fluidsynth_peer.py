@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import time
 
+from liveinstrument.child_process import stop_child
+
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 
 
@@ -40,10 +42,4 @@ def fluidsynth(server: str, period: int, name: str = "fluidpeer"):
     finally:
         with contextlib.suppress(Exception):
             c.close()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_child(proc)

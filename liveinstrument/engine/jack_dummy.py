@@ -13,6 +13,8 @@ import subprocess
 import time
 import uuid
 
+from ..child_process import stop_child
+
 
 @contextlib.contextmanager
 def dummy_jack(rate: int = 44_100, period: int = 128, name: str | None = None):
@@ -43,13 +45,7 @@ def dummy_jack(rate: int = 44_100, period: int = 128, name: str | None = None):
     finally:
         with contextlib.suppress(Exception):
             sd._terminate()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_child(proc)
         if old is None:
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
