@@ -186,11 +186,15 @@ def jack_server_rate(server: str | None = None) -> int | None:
         import jack
     except (ImportError, OSError):
         return None
+    # libjack prints five lines to stderr when no server runs; asking is not an error here
+    jack.set_error_function(lambda _msg: None)
     try:
         c = jack.Client("drumgan-probe", servername=server or os.environ.get("JACK_DEFAULT_SERVER") or None,
                         no_start_server=True)
     except jack.JackError:
         return None
+    finally:
+        jack.set_error_function(None)      # libjack's default again, for real errors later
     try:
         return int(c.samplerate)
     finally:
