@@ -46,6 +46,7 @@ import numpy as np
 
 from ..signal import N_SAMPLES, SAMPLE_RATE
 from . import dsp
+from . import native_core as nc
 from .commands import GLOBAL_PARAMS, INSTRUMENT_ACTIONS, PAD_ACTIONS, PAD_PARAMS
 from .kit_library import KitLibrary, kit_name_of
 from .events import NOTE_OFF, EventRing
@@ -90,6 +91,7 @@ class Instrument:
         self._version = 0
         self._want_version: dict[int, int] = {}     # pad index -> newest requested version
         self._master = 0.8
+        self._no_clock_warned = False            # said once (_warn_if_no_clock)
         self._rng = np.random.default_rng(seed)
         pads, raw, kit_hash = default_kit(n_pads, seed), {}, None
         # raw audio a pad was analysed from (audio-input capture, analyze); saved with the kit
@@ -326,7 +328,20 @@ class Instrument:
             if isinstance(self.renderer, SyncRenderer):
                 self.renderer.service()
             time.sleep(0.002)
+        self._warn_if_no_clock()
         return False
+
+    def _warn_if_no_clock(self) -> None:
+        """Only the audio callback adopts new maps and frees ring buffers: an instrument with a
+        renderer process and no running output (AudioOut/JackOut/NullOut) stalls once its spare
+        buffers are used. Say so once instead of leaving renders silently pending."""
+        if self._no_clock_warned or isinstance(self.renderer, SyncRenderer):
+            return
+        if int(self.mixer.stats[nc.ST_CALLBACKS]) == 0:
+            self._no_clock_warned = True
+            log.warning("renders are waiting: no audio clock runs this instrument (no AudioOut, JackOut or "
+                        "NullOut started), and only the audio callback frees ring buffers; start one "
+                        "(drumgan live does; headless: NullOut(instrument) or --audio-device null)")
 
     def save_kit(self, path: str | Path, *, within: list[str | Path] | None = None) -> Path:
         """Write the kit to ``path`` (YAML) with its audio in ``<stem>_audio/``. The renderer
