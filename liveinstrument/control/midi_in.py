@@ -53,7 +53,7 @@ class MidiStream:
     2. Real-time bytes (0xF8-0xFF) may appear anywhere, inside a message or a sysex, and
        change nothing: they are counted and skipped.
     3. Running status: data bytes after a channel message repeat its status (``90 24 64 26
-       64`` is two note-ons). System common (0xF1-0xF6) and sysex clear it.
+       64`` is two note-ons). System common (0xF1-0xF7, a stray EOX included) and sysex clear it.
     4. A data byte with no status to belong to is junk; so is a message cut short by the
        next status byte. Each is counted, never an exception.
     5. A sysex longer than ``MAX_SYSEX`` bytes stops being buffered (we never need its body).
@@ -91,8 +91,9 @@ class MidiStream:
                     emit((0xF0,))
                     if b == 0xF7:
                         continue
-                elif b == 0xF7:
+                elif b == 0xF7:             # EOX without a sysex: junk, and it cancels running status
                     st.inc("junk")
+                    self._status, self._data = 0, []
                     continue
                 if self._data:
                     st.inc("junk")        # a message cut short by this status byte

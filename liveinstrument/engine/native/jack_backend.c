@@ -3,9 +3,11 @@
  *
  * libjack is opened with dlopen when the backend starts: no JACK headers at build time and
  * no link-time dependency (the instrument still runs, through PortAudio, without libjack).
- * MIDI bytes are parsed with the rules the Python router uses: real-time bytes (F8-FF) may
- * appear anywhere and are dropped, any status byte ends a sysex, data bytes after a channel
- * message reuse its status (running status), data bytes with no status are junk.
+ * MIDI bytes are parsed with the rules the Python router uses (a hardware synth's): real-time
+ * bytes (F8-FF) may appear anywhere and are dropped, any status byte ends a sysex, data bytes
+ * after a channel message reuse its status (running status; sysex and system common, EOX
+ * included, cancel it), data bytes with no status are junk. The parser's state carries from
+ * one JACK event to the next, as a DIN byte stream's would.
  */
 #define _GNU_SOURCE
 #include "rtcore.h"
@@ -90,18 +92,21 @@ static int need_for(uint8_t st) {
 }
 
 static int parse(rt_jack *j, int64_t frame, const uint8_t *b, size_t len) {
+    static const uint8_t sysex_end[2] = {0xF0, 0xF7};
     int out = 0;
     for (size_t i = 0; i < len; i++) {
         uint8_t x = b[i];
         if (x >= 0xF8) continue;                          /* real-time: anywhere, never a status change */
-        if (x == 0xF0) {                                  /* sysex: counted by the router, skipped */
-            j->sysex = 1; j->running = 0; j->n = 0;
-            emit(j, frame, &x, 1); out++;
-            continue;
-        }
-        if (x & 0x80) {                                   /* any status ends a sysex */
-            j->sysex = 0;
-            if (x == 0xF7) { j->n = 0; continue; }
+        if (x & 0x80) {
+            /* any status ends a sysex; the router is told once per sysex, when it ends: F0 F7
+             * when terminated, a lone F0 (its "unterminated") when another status cut it */
+            if (j->sysex) {
+                j->sysex = 0;
+                emit(j, frame, sysex_end, x == 0xF7 ? 2 : 1); out++;
+            }
+            j->n = 0;                                     /* a message cut short by this status is junk */
+            if (x == 0xF0) { j->sysex = 1; j->running = 0; continue; }
+            if (x == 0xF7) { j->running = 0; continue; }  /* EOX is system common: cancels running status */
             j->running = x < 0xF0 ? x : 0;
             j->msg[0] = x; j->n = 1; j->need = need_for(x);
             if (j->need == 1) { emit(j, frame, j->msg, 1); out++; j->n = 0; }
