@@ -18,11 +18,17 @@ server on a UDP port). Senders are separate processes, so they never share its i
   callback p99 and max, hits counted against valid triggers sent, non-finite blocks.
 * kill: ``kill -9`` of the renderer, then a pad change at once. Printed: detection time
   (kill -> the supervisor notices), takeover, and kill -> the changed pad's new sound in the ring.
+* midi: ``drumgan live`` as a subprocess on its own JACK dummy server (native backend,
+  ``--per-pad-outputs``), the MIDI fuzz of tests/reliability/test_midi_fuzz_jack.py (100,000
+  events by default) written into ``drumgan:midi_in`` by a player process that records every
+  pad's output. Printed: events survived, valid notes sent / counted as hits / found on their
+  pads (notes lost, goal 0), onsets nobody sent, messages delivered against the MIDI rules'
+  count, output peak and finiteness, xruns, exit at --duration.
 * signals: ``drumgan live --audio-device null`` (own process each), then SIGTERM, SIGINT,
   SIGHUP and SIGKILL. Printed: exit time, processes of the instrument still alive 2 s after
   the signal (orphans), time until none is left.
 
-    python benchmarks/bench_reliability.py [--only storm,fuzz,kill,signals] [--fuzz 100000]
+    python benchmarks/bench_reliability.py [--only storm,fuzz,kill,signals,midi] [--midi 100000] [--fuzz 100000]
         [--fuzz-rate 2500] [--kills 3]
 
 Take the bench lock and pause the trainer (README, Benchmarks); keep a run under ~3 minutes.
@@ -315,9 +321,48 @@ def bench_signals(warm: float) -> None:
               f"all gone after {1e3 * t_gone:6.0f} ms" + (f"; {len(left)} STILL ALIVE at 10 s" if left else ""))
 
 
+def bench_midi(n: int, per_cycle: int) -> None:
+    import tempfile
+    sys.path.insert(0, str(ROOT / "tests"))
+    from reliability.live_rig import LiveJack, check_hits, play
+    from reliability.midi_fuzz import MAPPING, build
+    from liveinstrument.engine.jack_dummy import dummy_jack
+    plan = build(n, per_cycle, 26)
+    play_s = (plan.schedule.items[-1][0] + 400) * 128 / 44_100
+    with tempfile.TemporaryDirectory() as tmp, dummy_jack(44_100, 128) as server:
+        tmp = Path(tmp)
+        (tmp / "fuzz.yaml").write_text(MAPPING)
+        live = LiveJack(server, tmp / "live.log", duration=30 + play_s, extra=["--mapping", str(tmp / "fuzz.yaml")])
+        try:
+            st0 = live.wait_ready()
+            rec, where = play(server, plan.schedule, tmp)
+            alive = live.proc.poll() is None
+            st1 = live.state()
+            sent = rec["sent"]
+            got = check_hits(rec, [int(sent[where[i]]) for i, _ in plan.valid], [p for _, p in plan.valid])
+            t_end = time.monotonic()
+            summary = live.wait_exit()
+            late = time.monotonic() - t_end
+        finally:
+            live.close()
+    hits = st1["counters"]["hits"] - st0["counters"]["hits"]
+    lat = np.array(got["latency_cycles"])
+    print(f"MIDI fuzz through drumgan:midi_in ({plan.fuzz_events:,} fuzz events, {per_cycle} per 128-frame cycle, "
+          f"+ {len(plan.valid)} valid notes, {int((sent >= 0).sum()):,} JACK events sent):")
+    print(f"  process alive after it: {alive}; ended by --duration: yes ({late:.1f} s after the check)")
+    print(f"  valid notes {len(plan.valid)}: hits counted {hits}, found on their pad's recording {got['found']}, "
+          f"lost {len(plan.valid) - got['found']}; onsets nobody sent {got['unexpected']}")
+    print(f"  onset: cycle after the send cycle, p50 {np.median(lat):.0f}, max {lat.max()}")
+    print(f"  messages delivered by the JACK reader {summary['midi_in']:,} (MIDI rules: {plan.messages:,}), "
+          f"ring drops {summary['midi_dropped']}")
+    print(f"  output: finite {got['finite']}, mix peak {got['mix_peak']:.3f}, pad peak {got['pad_peak']:.3f}, "
+          f"non-finite blocks {st1['counters']['nonfinite_blocks']}; xruns: player {int(rec['xruns'])}, "
+          f"instrument (whole run) {summary['xruns']}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="storm,fuzz,kill,signals", help="comma-separated sections")
+    ap.add_argument("--only", default="storm,fuzz,kill,signals,midi", help="comma-separated sections")
     ap.add_argument("--fuzz", type=int, default=100_000, help="fuzz packets per side (default 100,000)")
     ap.add_argument("--fuzz-rate", type=float, default=2_500.0, help="packets/s (default 2,500)")
     ap.add_argument("--storm", type=int, default=10_000)
@@ -325,6 +370,7 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--kill-gap", type=float, default=8.0, help="s between kills (standby warm-up)")
     ap.add_argument("--period", type=int, default=128)
+    ap.add_argument("--midi", type=int, default=100_000, help="MIDI fuzz events (default 100,000)")
     a = ap.parse_args()
     only = set(a.only.split(","))
     load0 = os.getloadavg()
@@ -345,6 +391,8 @@ def main() -> int:
                 live.close()
     if "signals" in only:
         bench_signals(warm=4.0)
+    if "midi" in only:
+        bench_midi(a.midi, 5)
     print(f"load avg after {os.getloadavg()[0]:.2f}")
     return 0
 
