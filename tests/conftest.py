@@ -48,14 +48,14 @@ class JackServer:
     log_path: str
 
 
-def _start_jackd(rate: int = 44_100, period: int = 128, tmp_path=None) -> JackServer:
+def _start_jackd(rate: int = 44_100, period: int = 128, tmp_path=None, name: str | None = None) -> JackServer:
     if shutil.which("jackd") is None:
         pytest.skip("jackd not installed (Debian package jackd2; scripts/install-system-deps.sh)")
     try:
         import jack
     except (ImportError, OSError) as exc:
         pytest.skip(f"JACK-Client unusable: {exc}")
-    name = f"drumgan_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = name or f"drumgan_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     log_path = os.path.join(str(tmp_path) if tmp_path else "/tmp", f"{name}.log")
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
     with open(log_path, "w") as log:

@@ -26,6 +26,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from liveinstrument import jack_clients
 from liveinstrument.control.common import RateLimitedLog, log
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ class JackAutoConnect(AutoConnect):
         super().__init__(poll_s)
         self.dest, self.jack_server, self.client_name = dest, jack_server, client_name
         self._client = None
+        self._lost = threading.Event()         # the server went away; reopen when it is back
 
     def _open(self) -> None:
         try:
@@ -129,8 +131,43 @@ class JackAutoConnect(AutoConnect):
         # they only wake our own thread, which connects.
         self._client.set_port_registration_callback(lambda port, registered: self._wake.set(),
                                                      only_available=False)
-        self._client.set_shutdown_callback(lambda status, reason: self._stop.set())
+        self._client.set_shutdown_callback(lambda status, reason: self._server_gone())
         self._client.activate()
+
+    def _server_gone(self) -> None:
+        jack_clients.lost(id(self))
+        self._lost.set()
+        self._wake.set()
+
+    def _rejoin(self) -> None:
+        """After the server went away: close the dead client at once (see jack_clients), then
+        try to open a new one on each wake-up until a server answers."""
+        import jack
+        if self._client is not None:
+            c, self._client = self._client, None
+            jack.set_error_function(lambda _msg: None)
+            try:
+                c.close()                      # no deactivate: the server is gone
+            except Exception:  # noqa: BLE001 - a zombie may refuse; it is gone either way
+                pass
+            finally:
+                jack.set_error_function(None)
+                jack_clients.closed(id(self))
+            self._connected = ()
+            return
+        if not jack_clients.safe_to_open():
+            return
+        jack.set_error_function(lambda _msg: None)
+        try:
+            self._open()
+        except Exception:  # noqa: BLE001 - no server yet: the next wake-up tries again
+            self._client = None
+            return
+        finally:
+            jack.set_error_function(None)
+        self._lost.clear()
+        log.info("MIDI auto-connect (JACK): the server is back, watching its ports again")
+        self._sync()
 
     def _dest_port(self):
         c = self._client
@@ -146,6 +183,9 @@ class JackAutoConnect(AutoConnect):
         return None
 
     def _sync(self) -> None:
+        if self._lost.is_set():
+            self._rejoin()
+            return
         c = self._client
         if c is None or self._stop.is_set():
             return
@@ -172,10 +212,12 @@ class JackAutoConnect(AutoConnect):
         c, self._client = self._client, None
         if c is not None:
             try:
-                c.deactivate()
+                if not self._lost.is_set():
+                    c.deactivate()
                 c.close()
             except Exception:
                 pass
+            jack_clients.closed(id(self))
 
 
 def alsa_hardware_clients(text: str) -> dict[int, str]:

@@ -10,6 +10,10 @@ ring and calls ``midi_feed(bytes, at)``, with ``at`` the sample time the mixer's
 gives that frame: ``constant`` = arrival frame + one block (every note the same latency,
 sample-accurate), ``immediate`` = -1 (offset 0 of the next block). The control layer passes
 its ``MidiRouter.feed`` (the engine does not import control).
+
+A server that stops (or throws the client out) is noticed by libjack's shutdown callback; the
+owner's :meth:`JackOut.housekeeping` says so in one line and reconnects, once a second and
+quietly, until a server of that name answers again, then plays on with the same state.
 """
 from __future__ import annotations
 
@@ -17,10 +21,12 @@ import ctypes as C
 import logging
 import os
 import threading
+import time
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .. import jack_clients
 from . import native_core as nc
 from .audio_out import _GcGuard, timing_summary
 from .instrument import Instrument
@@ -28,6 +34,7 @@ from .instrument import Instrument
 log = logging.getLogger("drumgan.engine")
 MIDI_RING = 4096                       # messages between two wake-ups of the MIDI thread
 MIDI_RT_PRIORITY = 5                   # SCHED_FIFO, below JACK's audio threads (10 and up)
+RECONNECT_S = 1.0                      # between tries to reach a server that went away
 MidiFeed = Callable[[Sequence[int], int], None]
 
 
@@ -68,32 +75,41 @@ class JackOut:
         self.device_name = f"JACK ({self.server or 'default'} server, core as client {client_name})"
         self.midi_messages = 0
         self.midi_thread_policy = "?"
+        self.server_lost = 0                   # times the server went away under us
+        self._lost = False
+        self._next_try = 0.0
+        self._rate_warned = False
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "JackOut":
+        self._open()
+        self._gc.enter()
+        return self
+
+    def _open(self) -> None:
+        """Open the client, check its rate, connect playback and start the MIDI thread."""
         err = C.create_string_buffer(256)
         h = self._lib.rt_jack_open(self._mixer.handle, self.client_name.encode(), self.server.encode(),
                                    self.channels, int(self._midi_in), nc.addr(self._ring), err, len(err))
         if not h:
             raise JackError(err.value.decode(errors="replace"))
+        rate = self._lib.rt_jack_rate(h)
+        if rate != self.inst.sample_rate:
+            self._lib.rt_jack_close(h)
+            raise JackError(f"JACK runs at {rate} Hz, the instrument at {self.inst.sample_rate} Hz: "
+                            f"start the instrument with --samplerate {rate}")
         self._handle = h
-        self._gc.enter()
-        self.samplerate = self._lib.rt_jack_rate(h)
+        self.samplerate = rate
         self.blocksize = self._lib.rt_jack_period(h)
-        if self.samplerate != self.inst.sample_rate:
-            self.stop()
-            raise JackError(f"JACK runs at {self.samplerate} Hz, the instrument at {self.inst.sample_rate} Hz: "
-                            f"start the instrument with --samplerate {self.samplerate}")
         if self._connect_playback:
             for k in range(min(2, self.channels)):
                 self.connect(self.port_name(k), f"system:playback_{k + 1}")   # absent: stays unconnected
         if self._midi_in:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._midi_loop, name="jack-midi", daemon=True)
+            self._thread = threading.Thread(target=self._midi_loop, args=(h,), name="jack-midi", daemon=True)
             self._thread.start()
-        return self
 
-    def stop(self) -> None:
+    def _close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2.0)
@@ -101,6 +117,12 @@ class JackOut:
         if self._handle:
             self._lib.rt_jack_close(self._handle)
             self._handle = None
+
+    def stop(self) -> None:
+        was_open = self._handle is not None or self._lost
+        self._close()
+        self._lost = False
+        if was_open:
             self._gc.exit()
 
     close = stop
@@ -143,11 +165,11 @@ class JackOut:
         except (AttributeError, OSError):
             self.midi_thread_policy = "OTHER"
 
-    def _midi_loop(self) -> None:
+    def _midi_loop(self, h) -> None:
         self._raise_priority()
-        lib, h, ring, recs = self._lib, self._handle, nc.addr(self._ring), self._recs
+        lib, ring, recs = self._lib, nc.addr(self._ring), self._recs
         stamp = self._mixer.stamp
-        while not self._stop.is_set():
+        while not self._stop.is_set() and lib.rt_jack_alive(h):
             lib.rt_midi_wait(h, 100)                  # ctypes drops the GIL while it waits
             while True:
                 n = lib.rt_midi_pop(ring, C.addressof(recs), len(recs))
@@ -165,8 +187,49 @@ class JackOut:
                         log.exception("JACK MIDI handler failed")
 
     # ------------------------------------------------------------ read-outs
+    @property
+    def connected(self) -> bool:
+        """True while the client runs on a live server."""
+        return bool(self._handle) and bool(self._lib.rt_jack_alive(self._handle))
+
     def housekeeping(self) -> None:
-        """Nothing to do: JACK calls the C core directly (kept for the owners' loops)."""
+        """Call a few times a second from the owner's loop (JACK calls the C core by itself):
+        notices a server that went away, says so once, and reconnects when it is back."""
+        now = time.monotonic()
+        if self._handle:
+            if self._lib.rt_jack_alive(self._handle):
+                return
+            self.server_lost += 1
+            self._lost = True
+            log.warning("JACK server '%s' stopped or dropped the instrument: no sound until it is back "
+                        "(reconnecting every %.0f s; the pads keep their state)", self.server or "default", RECONNECT_S)
+            jack_clients.lost(id(self))
+            self._lib.rt_jack_quiet(1)        # closing a client whose server is gone prints libjack errors
+            try:
+                self._close()
+            finally:
+                self._lib.rt_jack_quiet(0)
+                jack_clients.closed(id(self))
+            self._next_try = now + RECONNECT_S
+            return
+        if not self._lost or now < self._next_try or not jack_clients.safe_to_open():
+            return
+        self._next_try = now + RECONNECT_S
+        self._lib.rt_jack_quiet(1)            # five libjack lines per try while no server answers
+        try:
+            self._open()
+        except JackError as exc:
+            if "Hz" in str(exc) and not self._rate_warned:
+                self._rate_warned = True
+                log.warning("JACK server '%s' is back but %s; still waiting", self.server or "default", exc)
+            return
+        finally:
+            self._lib.rt_jack_quiet(0)
+        self._lost = False
+        self._rate_warned = False
+        log.warning("JACK server '%s' is back: playing again as %s (%d frames); reconnect MIDI and audio "
+                    "sources that are not connected automatically", self.server or "default",
+                    self.client_name, self.blocksize)
 
     def stats(self) -> dict:
         s = timing_summary(self._mixer, (self.blocksize or 128) / (self.samplerate or self.inst.sample_rate))
@@ -177,6 +240,8 @@ class JackOut:
         s["midi_in"] = self.midi_messages
         s["midi_dropped"] = int(self._ring_idx[17])
         s["midi_thread_policy"] = self.midi_thread_policy
+        s["jack"] = "lost" if self._lost else "connected" if self._handle else "closed"
+        s["server_lost"] = self.server_lost
         return s
 
 

@@ -18,7 +18,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-ABI = 3                                   # rtcore.h RT_ABI
+ABI = 4                                   # rtcore.h RT_ABI
 SRC_DIR = Path(__file__).with_name("native")
 SOURCES = ("rtcore.c", "jack_backend.c")
 CFLAGS = ["-O2", "-std=gnu11", "-fPIC"]
@@ -115,6 +115,8 @@ def _declare(lib: C.CDLL) -> C.CDLL:
         "rt_jack_port_name": (C.c_char_p, [_P, i32]),
         "rt_jack_rate": (i32, [_P]),
         "rt_jack_period": (i32, [_P]),
+        "rt_jack_alive": (i32, [_P]),
+        "rt_jack_quiet": (None, [i32]),
         "rt_midi_wait": (i32, [_P, i32]),
         "rt_jack_close": (None, [_P]),
         "rt_clock_ns": (i64, []),

@@ -39,6 +39,7 @@ struct jack_api {
     jnf (*get_buffer_size)(void *);
     int (*connect)(void *, const char *, const char *);
     const char *(*port_name)(const void *);
+    void (*on_shutdown)(void *, void (*)(void *), void *);
 };
 
 #define MAX_OUT 64
@@ -56,6 +57,7 @@ struct rt_jack {
     /* MIDI parser state */
     uint8_t msg[3], running;
     int n, need, sysex;
+    atomic_int gone;                                     /* the server shut down or dropped us */
 };
 
 void rt_set_jack(rt_core *c, void *j, int64_t (*now)(void *, int64_t));
@@ -155,6 +157,16 @@ static int on_xrun(void *arg) {
     return 0;
 }
 
+/* libjack's own thread, when the server stops or throws the client out: no JACK call is
+ * allowed here, so the flag is all; the owner closes the client from its own thread. */
+static void silent(const char *msg) { (void)msg; }
+
+static void on_shutdown(void *arg) {
+    rt_jack *j = arg;
+    atomic_store_explicit(&j->gone, 1, memory_order_release);
+    sem_post(&j->sem);                                    /* the MIDI thread sees it at once */
+}
+
 #define SYM(field, name) do { *(void **)&j->api.field = dlsym(j->lib, name); \
     if (!j->api.field) { snprintf(err, errlen, "libjack lacks %s", name); goto fail; } } while (0)
 
@@ -175,6 +187,7 @@ rt_jack *rt_jack_open(rt_core *c, const char *client, const char *server, int n_
     SYM(last_frame_time, "jack_last_frame_time"); SYM(frame_time, "jack_frame_time");
     SYM(get_sample_rate, "jack_get_sample_rate"); SYM(get_buffer_size, "jack_get_buffer_size");
     SYM(connect, "jack_connect"); SYM(port_name, "jack_port_name");
+    SYM(on_shutdown, "jack_on_shutdown");
     int status = 0;
     /* JackNoStartServer (1) | JackServerName (4) */
     j->client = server && *server ? j->api.client_open(client, 1 | 4, &status, server)
@@ -196,6 +209,7 @@ rt_jack *rt_jack_open(rt_core *c, const char *client, const char *server, int n_
     }
     j->api.set_process_callback(j->client, process, j);
     j->api.set_xrun_callback(j->client, on_xrun, j);
+    j->api.on_shutdown(j->client, on_shutdown, j);
     rt_set_jack(c, j, jack_now);
     if (j->api.activate(j->client)) { snprintf(err, errlen, "cannot activate the JACK client"); goto fail; }
     return j;
@@ -214,6 +228,18 @@ const char *rt_jack_port_name(rt_jack *j, int index) {
     if (index == j->n_out && j->midi_port) return j->api.port_name(j->midi_port);
     return NULL;
 }
+int rt_jack_alive(rt_jack *j) { return !atomic_load_explicit(&j->gone, memory_order_acquire); }
+
+/* Silence libjack's error printing (quiet = 1) or restore its default (0): asking a server
+ * that is not there yet prints five lines per try, and reconnecting tries every second. */
+void rt_jack_quiet(int quiet) {
+    void *lib = dlopen("libjack.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return;
+    void (*set)(void (*)(const char *)) = (void (*)(void (*)(const char *)))dlsym(lib, "jack_set_error_function");
+    if (set) set(quiet ? silent : NULL);
+    dlclose(lib);
+}
+
 int rt_jack_rate(rt_jack *j) { return (int)j->api.get_sample_rate(j->client); }
 int rt_jack_period(rt_jack *j) { return (int)j->api.get_buffer_size(j->client); }
 
@@ -230,7 +256,7 @@ int rt_midi_wait(rt_jack *j, int timeout_ms) {
 
 void rt_jack_close(rt_jack *j) {
     if (!j) return;
-    j->api.deactivate(j->client);
+    if (rt_jack_alive(j)) j->api.deactivate(j->client);   /* a dead server's client is only closed */
     j->api.client_close(j->client);
     rt_set_jack(j->core, NULL, NULL);
     dlclose(j->lib);

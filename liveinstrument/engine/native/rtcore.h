@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdatomic.h>
 
-#define RT_ABI 3                 /* bump when a signature or layout below changes */
+#define RT_ABI 4                 /* bump when a signature or layout below changes */
 
 /* note events (Python threads -> core), one SPSC ring, 32-byte records */
 enum { EV_NOTE_ON = 1, EV_NOTE_OFF = 2, EV_ALL_OFF = 3 };
@@ -104,6 +104,8 @@ int rt_jack_connect(rt_jack *j, const char *src, const char *dst);
 const char *rt_jack_port_name(rt_jack *j, int index);   /* 0..n_out-1 audio, n_out = midi in */
 int rt_jack_rate(rt_jack *j);
 int rt_jack_period(rt_jack *j);
+int rt_jack_alive(rt_jack *j);                          /* 0 once the server shut down or dropped us */
+void rt_jack_quiet(int quiet);                          /* 1: libjack prints no errors; 0: its default */
 int rt_midi_wait(rt_jack *j, int timeout_ms);           /* 1 when MIDI arrived (Python waits here) */
 void rt_jack_close(rt_jack *j);
 #endif
