@@ -214,14 +214,19 @@ def to_model_spec(audio: torch.Tensor) -> torch.Tensor:
     return torch.stack([y.real, y.imag], dim=-3)
 
 
-def from_model_spec(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor:
-    """G's output [B, 2, N_BINS, T] -> audio [B, length]. Exact inverse of to_model_spec."""
+def model_spec_to_stft(spec: torch.Tensor) -> torch.Tensor:
+    """G's output [B, 2, N_BINS, T] -> the complex STFT [B, N_BINS, T] it stands for (undoes the
+    gain, the demodulation and the compression; not necessarily the STFT of any waveform)."""
     import torch
     y = torch.complex(spec[..., 0, :, :].float(), spec[..., 1, :, :].float()) / MODEL_GAIN
     y = y * _demodulator(y.shape[-1], y.device).conj()
     mag = y.abs().clamp_min(1e-12)
-    x = y * mag.pow(1.0 / COMPRESS - 1.0) * SPEC_SCALE
-    return istft(x, length)
+    return y * mag.pow(1.0 / COMPRESS - 1.0) * SPEC_SCALE
+
+
+def from_model_spec(spec: torch.Tensor, length: int = N_SAMPLES) -> torch.Tensor:
+    """G's output [B, 2, N_BINS, T] -> audio [B, length]. Exact inverse of to_model_spec."""
+    return istft(model_spec_to_stft(spec), length)
 
 
 def model_magnitude(spec: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -261,7 +261,7 @@ def test_gan_main_tiny_schedule_and_resume(tiny_set, classifier_run, tmp_path, c
     assert_fp16_safetensors(export)
     assert json.loads((run_dir / "state.json").read_text())["step"] == 7
     last = (run_dir / "log.csv").read_text().strip().splitlines()
-    assert last[0].split(",")[-4:-1] == ["guide", "click", "band"]
+    assert last[0].split(",")[-6:-1] == ["guide", "click", "band", "consist", "envelope"]
     assert json.loads((export.with_suffix(".json")).read_text())["training"]["recipe"]["guide_weight"] == 1.0
     capsys.readouterr()
 

@@ -41,7 +41,8 @@ from ..modelio import save_model
 from ..nets.discriminator import Discriminator, DiscriminatorConfig
 from ..nets.generator import SCALES, Generator, GeneratorConfig, PRESETS
 from .diffaugment import DEFAULT_POLICY, POLICIES, diff_augment
-from .losses import band_loss, click_loss, real_band_targets
+from .losses import (band_loss, click_loss, consistency_loss, envelope_loss, real_band_targets,
+                     real_envelope_targets)
 from .realdata import balanced_weights, set_aside_stale_log, training_sounds
 
 
@@ -80,6 +81,14 @@ class GanTrainConfig:
     # Weight of the class-conditional octave-band energy matching (losses.band_loss, in dB) at
     # full resolution; 0 = off. What removes the sub-100 Hz thump under snares and cymbals.
     band_weight: float = 0.5
+    # Weight of the low-band envelope term (losses.envelope_loss: per class, how much more G's
+    # 30-150 Hz band jumps from one 5.8 ms frame to the next than real sounds') at full
+    # resolution; 0 = off. What takes the grain out of the kick's lows.
+    envelope_weight: float = 4.0
+    # Weight of the STFT-consistency term (losses.consistency_loss: how far G's spectrum is from
+    # the STFT of its own sound) at full resolution; 0 = off. Off: it makes G's spectrum agree
+    # with the sound G already plays, and did not take the grain out (models/README.md).
+    consistency_weight: float = 0.0
     # Fraction of fakes conditioned on a one-hot c (the argmax of a real soft label) instead of
     # the soft label itself: the pads a performer plays most are the pure corners of c.
     onehot_frac: float = 0.25
@@ -117,6 +126,8 @@ class RealSet:
         # Each class's real octave-band profile (the originals, not the augmented copies; weighted
         # by the soft labels as G's sounds will be): the band loss's target [classes, 2, bands] dB.
         self.band_db = real_band_targets(torch.from_numpy(audio[:self.n_real]), self.c[:self.n_real]).to(device)
+        # ... and each class's low-band roughness (losses.envelope_loss's target [classes], dB).
+        self.envelope_db = real_envelope_targets(torch.from_numpy(audio[:self.n_real]), self.c[:self.n_real]).to(device)
 
     def sample(self, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.multinomial(self.weights, n, replacement=True, generator=g)
@@ -212,12 +223,17 @@ def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return 1.0 / ((d_out / d_z).mean() + 1e-5)
 
 
-def fake_audio(fake: torch.Tensor) -> torch.Tensor:
-    """G's spectra at any scale -> full-length audio, differentiably (upsampled to full size first)."""
+def fake_stft(fake: torch.Tensor) -> torch.Tensor:
+    """G's spectra at any scale -> the complex STFT they stand for, upsampled to full size first."""
     spec = fake.float()
     if tuple(spec.shape[-2:]) != tuple(SCALES[-1]):
         spec = F.interpolate(spec, size=SCALES[-1], mode="nearest")
-    return S.from_model_spec(spec)
+    return S.model_spec_to_stft(spec)
+
+
+def fake_audio(fake: torch.Tensor) -> torch.Tensor:
+    """G's spectra at any scale -> full-length audio, differentiably (upsampled to full size first)."""
+    return S.istft(fake_stft(fake))
 
 
 class ClassifierGuide:
@@ -420,11 +436,22 @@ class Trainer:
         guide = torch.zeros((), device=self.device)
         click = torch.zeros((), device=self.device)
         band = torch.zeros((), device=self.device)
+        consist = torch.zeros((), device=self.device)
+        envelope = torch.zeros((), device=self.device)
         full = scale == len(SCALES) - 1  # lower scales are upsampled blocks: no real lows or clicks yet
         clicks_now = cfg.click_weight > 0 and full
         bands_now = cfg.band_weight > 0 and full
-        if self.guide is not None or clicks_now or bands_now:
-            audio = fake_audio(fake)
+        consistency_now = cfg.consistency_weight > 0 and full
+        envelope_now = cfg.envelope_weight > 0 and full
+        if self.guide is not None or clicks_now or bands_now or consistency_now or envelope_now:
+            spec = fake_stft(fake)
+            audio = S.istft(spec)
+            if consistency_now:
+                consist = consistency_loss(spec, audio)
+                loss_g = loss_g + cfg.consistency_weight * consist
+            if envelope_now:
+                envelope = envelope_loss(audio, c_fake, self.data.envelope_db)
+                loss_g = loss_g + cfg.envelope_weight * envelope
             if self.guide is not None:
                 guide = self.guide.loss(audio, c_fake)
                 loss_g = loss_g + cfg.guide_weight * guide
@@ -451,7 +478,8 @@ class Trainer:
         self.kimg_done += batch * self.world / 1000.0
         return {"wdist": wdist.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item(),
                 "gp": gp.item(), "aux": F.mse_loss(c_pred, c_real).item(), "moment": moment.item(),
-                "seek": seek.item(), "guide": guide.item(), "click": click.item(), "band": band.item()}
+                "seek": seek.item(), "guide": guide.item(), "click": click.item(), "band": band.item(),
+                "consist": consist.item(), "envelope": envelope.item()}
 
     # ------------------------------------------------------------ snapshots
     @torch.no_grad()
@@ -512,6 +540,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight of the class-conditional octave-band energy matching at full resolution "
                         "(per class, G's mean early/late band energies in dB against the real sounds'; "
                         "default 0.5; 0 = off)")
+    p.add_argument("--consistency-weight", type=float, default=None, metavar="W",
+                   help="weight of the STFT-consistency term at full resolution (how far G's spectrum "
+                        "is from the STFT of the sound it makes; default 0 = off)")
+    p.add_argument("--envelope-weight", type=float, default=None, metavar="W",
+                   help="weight of the low-band envelope term at full resolution (per class, how much "
+                        "more G's 30-150 Hz level jumps frame to frame than real sounds'; default 4; 0 = off)")
     p.add_argument("--ckpt-every", type=int, default=None, metavar="N",
                    help="steps between checkpoints + exports (default 200)")
     p.add_argument("--onehot-frac", type=float, default=None, metavar="F",
@@ -564,6 +598,10 @@ def main(args) -> int:
         cfg.click_detrend = True
     if args.band_weight is not None:
         cfg.band_weight = args.band_weight
+    if args.consistency_weight is not None:
+        cfg.consistency_weight = args.consistency_weight
+    if args.envelope_weight is not None:
+        cfg.envelope_weight = args.envelope_weight
     if args.ckpt_every:
         cfg.ckpt_every = args.ckpt_every
     if args.onehot_frac is not None:
@@ -597,7 +635,7 @@ def main(args) -> int:
     total_kimg = sum(cfg.kimg)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "log.csv"
-    header = ["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek", "guide", "click", "band", "wall_s"]
+    header = ["step", "kimg", "scale", "alpha", "wdist", "loss_d", "loss_g", "gp", "aux", "moment", "seek", "guide", "click", "band", "consist", "envelope", "wall_s"]
     if is_main:
         set_aside_stale_log(log_path, ",".join(header))
     new_log = not log_path.exists()

@@ -1,6 +1,7 @@
-"""G's audio-domain training losses: class-conditional band-energy matching and the click penalty.
+"""G's audio-domain training losses: class-conditional band-energy matching, the click penalty
+and STFT consistency.
 
-Both act on G's sound as played (``gan.fake_audio``: the inverse of the model spectrum), so
+All act on G's sound as played (``gan.fake_audio``: the inverse of the model spectrum), so
 they see what the critic, working on the compressed linear-frequency spectrum, barely can:
 
 - the energy in the lowest octaves (below 125 Hz lie 5 of G's 1024 bins: 0.5 % of the
@@ -142,3 +143,89 @@ def click_loss(audio: torch.Tensor, width: int = S.CLICK_WIDTH, tau: float = S.C
     left = (cs[:, i + 1] - cs[:, lo]) / (i - lo + 1)
     right = (cs[:, hi + 1] - cs[:, i]) / (hi - i + 1)
     return (F.relu(e / (torch.maximum(left, right) + 1e-10) - tau) * audible).mean()
+
+
+def consistency_loss(x: torch.Tensor, audio: torch.Tensor | None = None) -> torch.Tensor:
+    """STFT consistency: ``||X - STFT(iSTFT(X))||^2 / ||X||^2`` per sound, averaged.
+
+    G outputs a complex STFT (``signal.model_spec_to_stft``) that need not be the STFT of any
+    waveform; what is played is its inverse. The shipped G's spectra are far off (0.54 of the
+    kick's 30-150 Hz energy), but this term does not take the grain out: the nearest consistent
+    spectrum keeps the frame-to-frame jumps G made (models/README.md, sitting 7), so the trainer
+    has it off by default (``--consistency-weight``). Relative per sound (level-free), in the
+    linear STFT domain. ``audio`` may pass ``signal.istft(x)`` when it is already at hand.
+    """
+    if audio is None:
+        audio = S.istft(x)
+    err = (x - S.stft(audio)).abs().square().sum((-2, -1))
+    return (err / x.abs().square().sum((-2, -1)).clamp_min(1e-12)).mean()
+
+
+def _band_stft_power(audio: torch.Tensor) -> torch.Tensor:
+    """One-sided power per bin of the band STFT (2048 / 256, zero-padded, centred) of each
+    peak-normalised sound, scaled to mean square: [B, N] -> [B, F, T] (as the metrics')."""
+    x = audio.float()
+    x = x / x.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
+    w = torch.hann_window(S.BAND_N_FFT, device=x.device)
+    spec = torch.stft(x, S.BAND_N_FFT, S.BAND_HOP, window=w, center=True, pad_mode="constant",
+                      return_complex=True)
+    p = spec.real.square() + spec.imag.square()
+    fold = torch.full((p.shape[1], 1), 2.0, device=x.device)
+    fold[0], fold[-1] = 1.0, 1.0
+    return p * fold / (S.BAND_N_FFT * w.square().sum())
+
+
+def low_band_roughness_db(audio: torch.Tensor, span_db: float = 40.0) -> torch.Tensor:
+    """How unevenly each sound's 30-150 Hz band (signal.LOW_BAND_HZ) moves from one 5.8 ms frame
+    to the next: [B, N] audio -> [B] dB, differentiable.
+
+    The band's power per frame in dB, over the frames the grain metric looks at (from the
+    loudest frame in the first LATE_S onwards, while within ``span_db`` of it), and the mean
+    |second difference| there: a level that rises or decays smoothly (any straight line in dB,
+    a resonance's exponential decay) gives ~0, a level that jumps from frame to frame does not.
+    The metric (eval.metrics.spectral_balance's ``low_graininess_db``) takes first differences
+    after a quadratic fit; this is its local, differentiable counterpart (same frames, same band).
+    """
+    p = _band_stft_power(audio)
+    bins = torch.from_numpy(S.band_bins(*S.LOW_BAND_HZ)).to(p.device)
+    last = int(torch.searchsorted(torch.arange(p.shape[-1], dtype=torch.float64) * S.BAND_HOP / S.SAMPLE_RATE,
+                                  torch.tensor(S.LATE_S, dtype=torch.float64)))
+    e = p[:, bins, :last].sum(1)                                               # [B, T]
+    with torch.no_grad():
+        k = e.argmax(1, keepdim=True)
+        t = torch.arange(e.shape[1], device=e.device)[None]
+        loud = e >= e.gather(1, k) * 10.0 ** (-span_db / 10.0)
+        active = torch.cumprod((loud | (t < k)).to(torch.int32), dim=1).bool() & (t >= k)
+        m = (active[:, 2:] & active[:, 1:-1] & active[:, :-2]).float()
+    d = 10.0 * torch.log10(e.clamp_min(1e-20))
+    dd = (d[:, 2:] - 2.0 * d[:, 1:-1] + d[:, :-2]).abs()
+    return (dd * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+def envelope_loss(audio: torch.Tensor, c: torch.Tensor, target_db: torch.Tensor,
+                  min_weight: float = 1.0) -> torch.Tensor:
+    """Per class, the soft-label-weighted mean :func:`low_band_roughness_db` of G's sounds above
+    the real one (``target_db`` [classes], :func:`real_envelope_targets`), squared; one-sided
+    (a smoother low band than real's costs nothing), averaged over the classes that carry at
+    least ``min_weight`` of the batch's label mass.
+
+    Nothing else in G's objective sees this: the critic's image holds the lowest octaves in
+    5 of 1,024 bins, the moment matching pools 4 frames x 16 bins into one cell, the band loss
+    averages 50 ms windows; G's kick lows jumped by 6.4 dB per frame of its own (real 1.4).
+    """
+    r = low_band_roughness_db(audio)
+    w = c.float()
+    mass = w.sum(0)
+    keep = mass >= min_weight
+    if not bool(keep.any()):
+        return audio.new_zeros(())
+    mean = (w * r[:, None]).sum(0) / mass.clamp_min(1e-6)
+    return F.relu(mean - target_db.to(mean.device))[keep].square().mean()
+
+
+@torch.no_grad()
+def real_envelope_targets(audio: torch.Tensor, c: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+    """The real set's soft-label-weighted class means of :func:`low_band_roughness_db` [classes]."""
+    r = torch.cat([low_band_roughness_db(audio[i:i + chunk]) for i in range(0, len(audio), chunk)])
+    w = c.float()
+    return (w * r[:, None]).sum(0) / w.sum(0).clamp_min(1e-6)
