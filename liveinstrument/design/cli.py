@@ -69,7 +69,8 @@ def run_design(args) -> int:
     if args.print_targets:
         for r in roles:
             print(f"{r.name:15s} note {r.note}: t40 {r.t40_s:.3f} s, centroid {r.centroid_hz:.0f} Hz, "
-                  f"pitch {r.pitch_hz or '-'} Hz, sub-100 share <= {r.sub_db if r.sub_db is not None else '-'} dB")
+                  f"pitch {r.pitch_hz or '-'} Hz, sub-100 share <= {r.sub_db if r.sub_db is not None else '-'} dB, "
+                  f"attack brightness {r.click_db if r.click_db is not None else '-'} dB")
         print(f"(from {source})")
         return 0
     models = paths.models_dir(args.models)
@@ -90,7 +91,7 @@ def run_design(args) -> int:
     design = {"command": f"drumgan kit design --out {args.out} --seed {args.seed} --candidates {args.candidates}",
               "targets_from": source, "generator": synth.model_hash,
               "measured": {ch.role.name: {"target_t40_s": ch.role.t40_s, "target_centroid_hz": ch.role.centroid_hz,
-                                          "target_pitch_hz": ch.role.pitch_hz,
+                                          "target_pitch_hz": ch.role.pitch_hz, "target_click_db": ch.role.click_db,
                                           **{k: (round(v, 4) if isinstance(v, float) else v)
                                              for k, v in ch.measured.items()}}
                            for ch in choices}}
@@ -104,7 +105,9 @@ def run_design(args) -> int:
         print(f"{ch.role.name:15s} decay {ch.decay:.2f} tune {ch.tune_st:+5.1f} st | t40 {m['t40_s']:.3f} s "
               f"(target {ch.role.t40_s:.3f}), centroid {m['centroid_hz']:.0f} Hz ({ch.role.centroid_hz:.0f}), "
               f"pitch {m['pitch_hz']:.0f} Hz ({ch.role.pitch_hz or '-'}), sub {m['sub_db']:.1f} dB, "
-              f"attack {1000 * m['attack_s']:.1f} ms, classes {m['class_probs']}")
+              f"attack {1000 * m['attack_s']:.1f} ms, click {m['click_db']:.1f} dB ({ch.role.click_db}), "
+              + (f"ghost margin {m['ghost_margin_db']:.1f} dB, " if "ghost_margin_db" in m else "")
+              + f"classes {m['class_probs']}")
     print(f"wrote {out} (generator {synth.model_hash}; targets from {source})")
     if getattr(args, "json", None):
         Path(args.json).write_text(json.dumps(design, indent=2) + "\n")
