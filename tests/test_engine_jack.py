@@ -96,7 +96,9 @@ def test_hits_velocity_silence_on_jack(live_engine):
         on = np.flatnonzero(np.any(x != 0.0, axis=1))
         assert on.size, "no sound after triggers"
         first = [int(t - rec.start_frame) for t in t_hits]
-        assert np.all(x[:first[0]] == 0.0), "sound before the first trigger"
+        # frame_time is JACK's estimate of "now": the cycle that starts the hit may begin up to one
+        # period before the frame read just before trigger()
+        assert np.all(x[:max(0, first[0] - srv.period)] == 0.0), "sound before the first trigger"
         # each hit starts within a few blocks of its trigger (real-time mode; benchmark has the exact figure)
         seg = []
         for f in first:

@@ -9,49 +9,22 @@ import os
 import random
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
 
 import pytest
-from pythonosc.osc_message_builder import OscMessageBuilder
+
+from .live_rig import osc_msg
+from .osc_fuzz import WEDGE, fuzz_packet
 
 pytestmark = pytest.mark.slow
 N_FUZZ = 100_000 if os.environ.get("DRUMGAN_LONG") else 3_000
-WEDGE = b"#bundle\0" + b"\0" * 8 + struct.pack(">i", -4) + b"\0" * 8
-
-
-def _msg(addr: str, *args) -> bytes:
-    b = OscMessageBuilder(addr)
-    for a in args:
-        b.add_arg(a)
-    return b.build().dgram
-
-
-def _fuzz(rng: random.Random) -> bytes:
-    kind = rng.randrange(6)
-    good = _msg(f"/drumgan/pad/{rng.randrange(20)}/{rng.choice(['kick', 'trigger', 'tune', 'x'])}",
-                rng.random())
-    if kind == 0:
-        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
-    if kind == 1:
-        return good[:rng.randrange(1, len(good))]
-    if kind == 2:                                     # bundle with a random element size
-        return b"#bundle\0" + b"\0" * 8 + struct.pack(">i", rng.randrange(-2**31, 2**31)) + good
-    if kind == 3:                                     # deep nesting
-        p = good
-        for _ in range(rng.randrange(1, 12)):
-            p = b"#bundle\0" + b"\0" * 8 + struct.pack(">i", len(p)) + p
-        return p
-    if kind == 4:                                     # wrong type tags
-        return b"/drumgan/pad/1/kick\0,sbq\0\0\0" + bytes(rng.randrange(256) for _ in range(12))
-    return good
 
 
 def _ask(sock: socket.socket, port: int, addr: str, timeout: float = 10.0) -> bytes | None:
     sock.settimeout(timeout)
-    sock.sendto(_msg(addr), ("127.0.0.1", port))
+    sock.sendto(osc_msg(addr), ("127.0.0.1", port))
     t_end = time.monotonic() + timeout
     while time.monotonic() < t_end:
         try:
@@ -120,9 +93,9 @@ def test_wedge_bundle_and_fuzz_with_valid_hits(tmp_path) -> None:
         rng = random.Random(7)
         valid = 0
         for i in range(N_FUZZ):
-            sock.sendto(_fuzz(rng), ("127.0.0.1", port))
+            sock.sendto(fuzz_packet(rng), ("127.0.0.1", port))
             if i % 50 == 0:
-                sock.sendto(_msg("/drumgan/pad/1/trigger", 1.0), ("127.0.0.1", port))
+                sock.sendto(osc_msg("/drumgan/pad/1/trigger", 1.0), ("127.0.0.1", port))
                 valid += 1
                 time.sleep(0.04)                      # ~1,250 packets/s, the fuzz rate
         time.sleep(0.5)
